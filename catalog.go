@@ -1,0 +1,169 @@
+package metalplane
+
+// The catalog: what an operator sells. It is declared in a YAML file
+// (catalog.yaml, embedded by default), loaded once at start and kept in
+// memory; hosts and IP pools are also written to the database because they
+// are allocated by transactions (see sqlstore).
+
+// Catalog is a loaded, validated catalog with lookup indexes.
+type Catalog struct {
+	Zones         []Zone
+	InstanceTypes []InstanceType
+	Images        []Image
+	Offers        []Offer
+
+	zoneByID   map[string]*Zone
+	typeByID   map[string]*InstanceType
+	imageByID  map[string]*Image
+	offerByKey map[offerKey]*Offer
+}
+
+type offerKey struct{ zone, instanceType string }
+
+// Zone is a data centre where bare metal is sold.
+type Zone struct {
+	ID string `yaml:"id"`
+	// Names in English and Chinese (DescribeZones acceptLanguage).
+	Name   string `yaml:"name"`
+	NameZH string `yaml:"nameZh"`
+	City   string `yaml:"city"`
+	CityZH string `yaml:"cityZh"`
+	Area   string `yaml:"area"`
+	AreaZH string `yaml:"areaZh"`
+
+	CloudRouterAvailable bool `yaml:"cloudRouterAvailable"`
+	BYOIPEnabled         bool `yaml:"byoipEnabled"`
+	// SubnetsSupported: whether CreateSubnet is allowed in the zone.
+	SubnetsSupported bool `yaml:"subnetsSupported"`
+	// ChargeTypes offered in the zone (PREPAID, POSTPAID); empty means both.
+	ChargeTypes []string `yaml:"chargeTypes"`
+	// Public address pools (CIDR). Every address of an IPv4 pool except the
+	// network and broadcast addresses is allocatable; IPv6 pools are
+	// materialised up to IPv6PoolLimit addresses each.
+	IPv4Pools []string `yaml:"ipv4Pools"`
+	IPv6Pools []string `yaml:"ipv6Pools"`
+}
+
+// IPv6PoolLimit bounds how many addresses of one IPv6 pool are written to the
+// database: a /64 cannot be listed, and no zone holds more servers than this.
+const IPv6PoolLimit = 4096
+
+// InstanceType is a hardware model.
+type InstanceType struct {
+	ID               string `yaml:"id"`
+	Description      string `yaml:"description"`
+	CPUCount         int    `yaml:"cpuCount"`
+	CPUDetail        string `yaml:"cpuDetail"`
+	CPUCores         int    `yaml:"cpuCores"`
+	CPUThreads       int    `yaml:"cpuThreads"`
+	BaseFrequency    string `yaml:"baseFrequency"`
+	MemoryGB         int    `yaml:"memoryGb"`
+	MaxBandwidthMbps int    `yaml:"maxBandwidthMbps"`
+	// SupportRaids lists RAID levels from {0, 1, 5, 10}; empty = no RAID.
+	SupportRaids  []int `yaml:"supportRaids"`
+	SupportSubnet bool  `yaml:"supportSubnet"`
+	// HA types have bonded NICs (default names bond0/bond1).
+	HA bool `yaml:"ha"`
+	// Disks in slot order; disk numbers for RAID expand this list in order.
+	Disks []Disk `yaml:"disks"`
+	// TotalDiskGB is the usable capacity reported as diskInfo.totalDiskSize.
+	TotalDiskGB     int    `yaml:"totalDiskGb"`
+	DiskDescription string `yaml:"diskDescription"`
+	VPUVendor       string `yaml:"vpuVendor"`
+	VPUCard         string `yaml:"vpuCard"`
+	VPUCount        int    `yaml:"vpuCount"`
+}
+
+// Disk is a group of identical disks of an instance type.
+type Disk struct {
+	SizeGB int    `yaml:"sizeGb"`
+	Count  int    `yaml:"count"`
+	Type   string `yaml:"type"` // SSD, HDD or NVMe
+}
+
+// DiskCount returns the number of physical disks of the type.
+func (t *InstanceType) DiskCount() int {
+	n := 0
+	for _, d := range t.Disks {
+		n += d.Count
+	}
+	return n
+}
+
+// Image is an installable operating system.
+type Image struct {
+	ID      string `yaml:"id"`
+	Name    string `yaml:"name"`
+	Catalog string `yaml:"catalog"` // centos, windows, ubuntu, debian, esxi
+	OSType  string `yaml:"osType"`  // linux, windows
+	// Type is PUBLIC_IMAGE or CUSTOM_IMAGE.
+	Type string `yaml:"type"`
+	// InstanceTypeIDs lists the types the image installs on.
+	InstanceTypeIDs []string `yaml:"instanceTypes"`
+	// CustomPartitions: whether partitions may be given with this image
+	// (false for ESXi).
+	CustomPartitions bool `yaml:"customPartitions"`
+}
+
+// Offer is one instance type sold in one zone: its network offer, prices and
+// the number of physical hosts (the stock).
+type Offer struct {
+	ZoneID         string `yaml:"zone"`
+	InstanceTypeID string `yaml:"instanceType"`
+	// Hosts is the number of physical hosts of this type in this zone.
+	Hosts int `yaml:"hosts"`
+	// InternetChargeTypes offered (ByBandwidth, ByTrafficPackage, ...).
+	InternetChargeTypes  []string `yaml:"internetChargeTypes"`
+	DefaultBandwidthMbps int      `yaml:"defaultBandwidthMbps"`
+	// DefaultTrafficPackageTB is the free traffic package in TB.
+	DefaultTrafficPackageTB float64 `yaml:"defaultTrafficPackageTb"`
+	Prices                  Prices  `yaml:"prices"`
+}
+
+// Prices of an offer. Monthly prices apply to PREPAID, hourly to POSTPAID.
+type Prices struct {
+	InstanceMonthly Money `yaml:"instanceMonthly"`
+	InstanceHourly  Money `yaml:"instanceHourly"`
+	// Bandwidth per Mbps above the default bandwidth.
+	BandwidthMonthlyPerMbps Money `yaml:"bandwidthMonthlyPerMbps"`
+	BandwidthHourlyPerMbps  Money `yaml:"bandwidthHourlyPerMbps"`
+	// Traffic per TB above the free package.
+	TrafficPerTB Money `yaml:"trafficPerTb"`
+	// Primary public IPv4.
+	IPMonthly Money `yaml:"ipMonthly"`
+	IPHourly  Money `yaml:"ipHourly"`
+}
+
+// FindZone returns the zone with the id.
+func (c *Catalog) FindZone(id string) (*Zone, bool) {
+	z, ok := c.zoneByID[id]
+	return z, ok
+}
+
+// FindInstanceType returns the instance type with the id.
+func (c *Catalog) FindInstanceType(id string) (*InstanceType, bool) {
+	t, ok := c.typeByID[id]
+	return t, ok
+}
+
+// FindImage returns the image with the id.
+func (c *Catalog) FindImage(id string) (*Image, bool) {
+	i, ok := c.imageByID[id]
+	return i, ok
+}
+
+// FindOffer returns the offer of the type in the zone.
+func (c *Catalog) FindOffer(zoneID, instanceTypeID string) (*Offer, bool) {
+	o, ok := c.offerByKey[offerKey{zoneID, instanceTypeID}]
+	return o, ok
+}
+
+// ImageFitsType reports whether the image installs on the instance type.
+func (i *Image) FitsType(instanceTypeID string) bool {
+	for _, id := range i.InstanceTypeIDs {
+		if id == instanceTypeID {
+			return true
+		}
+	}
+	return false
+}
