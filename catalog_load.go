@@ -1,0 +1,338 @@
+package metalplane
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"regexp"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed demo-catalog.yaml
+var demoCatalog string
+
+// DemoCatalog returns the embedded demo catalog (demo-catalog.yaml), used when
+// the operator gives none. It returns a fresh copy on every call so a caller
+// cannot alter what the next caller loads.
+func DemoCatalog() []byte {
+	return []byte(demoCatalog)
+}
+
+// catalogFile is the YAML layout of a catalog file. It is separate from
+// Catalog so the indexes never appear as YAML keys.
+type catalogFile struct {
+	Zones         []Zone         `yaml:"zones"`
+	InstanceTypes []InstanceType `yaml:"instanceTypes"`
+	Images        []Image        `yaml:"images"`
+	Offers        []Offer        `yaml:"offers"`
+}
+
+// LoadCatalog parses a YAML catalog, validates it and builds its lookup
+// indexes. Unknown keys are errors, so a misspelt key fails at start instead
+// of silently selling a default. Every problem found is reported, one per
+// line, each naming the zone, type, image or offer at fault.
+func LoadCatalog(data []byte) (*Catalog, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f catalogFile
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("load catalog: the file is empty")
+		}
+		return nil, fmt.Errorf("load catalog: %w", err)
+	}
+	// A second document would be ignored by Decode; refuse it rather than
+	// leave the operator wondering why half the file has no effect.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("load catalog: the file must hold a single YAML document")
+	}
+
+	c := &Catalog{
+		Zones:         f.Zones,
+		InstanceTypes: f.InstanceTypes,
+		Images:        f.Images,
+		Offers:        f.Offers,
+	}
+	if errs := c.validateAndIndex(); len(errs) == 1 {
+		return nil, fmt.Errorf("load catalog: %w", errs[0])
+	} else if len(errs) > 1 {
+		return nil, fmt.Errorf("load catalog: %d problems:\n%w", len(errs), errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// TotalHosts returns the number of physical hosts over all offers.
+func (c *Catalog) TotalHosts() int {
+	n := 0
+	for _, o := range c.Offers {
+		n += o.Hosts
+	}
+	return n
+}
+
+// Catalog vocabularies. They are the spec's enumerations (ACTIONS.md §5.1,
+// §5.3); a value outside them would be echoed to clients that switch on it.
+var (
+	validChargeTypes = []string{ChargeTypePrepaid, ChargeTypePostpaid}
+	validRaidLevels  = []int{0, 1, 5, 10}
+	validDiskTypes   = []string{"SSD", "HDD", "NVMe"}
+	validOSCatalogs  = []string{"centos", "windows", "ubuntu", "debian", "esxi"}
+	validOSTypes     = []string{"linux", "windows"}
+	validImageTypes  = []string{"PUBLIC_IMAGE", "CUSTOM_IMAGE"}
+)
+
+// zoneIDPattern is the zone ID shape of the public API (SEL-A, HKG-A, MOW-B):
+// a city code, a dash and a letter suffix. Clients parse nothing out of it,
+// but a stray space or lower-case ID would never match a client's request.
+var zoneIDPattern = regexp.MustCompile(`^[A-Z0-9]+-[A-Z]+$`)
+
+// catalogChecker accumulates validation errors so an operator sees every
+// problem of a catalog at once.
+type catalogChecker struct {
+	errs []error
+}
+
+// addf records one problem; the message starts with the item at fault.
+func (v *catalogChecker) addf(format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf(format, args...))
+}
+
+// validateAndIndex checks the catalog, fills the lookup maps and returns the
+// problems found, if any. Sections are checked in dependency order (zones and
+// types before the images and offers that reference them) so references
+// resolve against the indexes.
+func (c *Catalog) validateAndIndex() []error {
+	v := &catalogChecker{}
+	c.zoneByID = make(map[string]*Zone, len(c.Zones))
+	c.typeByID = make(map[string]*InstanceType, len(c.InstanceTypes))
+	c.imageByID = make(map[string]*Image, len(c.Images))
+	c.offerByKey = make(map[offerKey]*Offer, len(c.Offers))
+
+	c.checkZones(v)
+	for i := range c.InstanceTypes {
+		t := &c.InstanceTypes[i]
+		if t.ID == "" {
+			v.addf("instance type #%d: id is empty", i+1)
+			continue
+		}
+		if _, dup := c.typeByID[t.ID]; dup {
+			v.addf("instance type %q: duplicate id", t.ID)
+			continue
+		}
+		c.typeByID[t.ID] = t
+		checkInstanceType(v, t)
+	}
+	for i := range c.Images {
+		im := &c.Images[i]
+		if im.ID == "" {
+			v.addf("image #%d: id is empty", i+1)
+			continue
+		}
+		if _, dup := c.imageByID[im.ID]; dup {
+			v.addf("image %q: duplicate id", im.ID)
+			continue
+		}
+		c.imageByID[im.ID] = im
+		c.checkImage(v, im)
+	}
+	for i := range c.Offers {
+		c.checkOffer(v, i)
+	}
+	return v.errs
+}
+
+// checkZones validates zones and their address pools. Pools are compared
+// across zones because an address sold twice would be routed to two servers.
+func (c *Catalog) checkZones(v *catalogChecker) {
+	type pool struct {
+		prefix netip.Prefix
+		zone   string
+	}
+	var pools []pool
+	addPool := func(z *Zone, s string, want4 bool) {
+		p, err := netip.ParsePrefix(s)
+		family := "IPv6"
+		if want4 {
+			family = "IPv4"
+		}
+		switch {
+		case err != nil:
+			v.addf("zone %q: %s pool %q is not a CIDR: %v", z.ID, family, s, err)
+			return
+		case p.Addr().Is4() != want4 || p.Addr().Is4In6():
+			v.addf("zone %q: %s pool %q is not an %s CIDR", z.ID, family, s, family)
+			return
+		case p != p.Masked():
+			v.addf("zone %q: %s pool %q has host bits set (network is %s)", z.ID, family, s, p.Masked())
+			return
+		case want4 && p.Bits() > 30:
+			// The network and broadcast addresses are never allocated, so a
+			// /31 or /32 would hold no address at all.
+			v.addf("zone %q: IPv4 pool %q holds no allocatable address, want a /30 or larger", z.ID, s)
+			return
+		}
+		for _, q := range pools {
+			if p.Overlaps(q.prefix) {
+				v.addf("zone %q: pool %q overlaps pool %q of zone %q", z.ID, s, q.prefix, q.zone)
+				return
+			}
+		}
+		pools = append(pools, pool{p, z.ID})
+	}
+
+	for i := range c.Zones {
+		z := &c.Zones[i]
+		if z.ID == "" {
+			v.addf("zone #%d: id is empty", i+1)
+			continue
+		}
+		if _, dup := c.zoneByID[z.ID]; dup {
+			v.addf("zone %q: duplicate id", z.ID)
+			continue
+		}
+		c.zoneByID[z.ID] = z
+		if !zoneIDPattern.MatchString(z.ID) {
+			v.addf("zone %q: id must look like SEL-A (upper-case letters or digits, a dash, upper-case letters)", z.ID)
+		}
+		checkEnumList(v, fmt.Sprintf("zone %q: chargeTypes", z.ID), z.ChargeTypes, validChargeTypes)
+		for _, s := range z.IPv4Pools {
+			addPool(z, s, true)
+		}
+		for _, s := range z.IPv6Pools {
+			addPool(z, s, false)
+		}
+	}
+}
+
+// checkInstanceType validates one hardware model.
+func checkInstanceType(v *catalogChecker, t *InstanceType) {
+	name := fmt.Sprintf("instance type %q", t.ID)
+	if t.CPUCount <= 0 {
+		v.addf("%s: cpuCount must be positive, got %d", name, t.CPUCount)
+	}
+	if t.CPUCores < 0 || t.CPUThreads < 0 {
+		v.addf("%s: cpuCores and cpuThreads must not be negative", name)
+	}
+	if t.MemoryGB <= 0 {
+		v.addf("%s: memoryGb must be positive, got %d", name, t.MemoryGB)
+	}
+	if t.MaxBandwidthMbps <= 0 {
+		// CreateInstances needs at least 1 Mbps within the maximum.
+		v.addf("%s: maxBandwidthMbps must be positive, got %d", name, t.MaxBandwidthMbps)
+	}
+	if t.VPUCount < 0 {
+		v.addf("%s: vpuCount must not be negative, got %d", name, t.VPUCount)
+	}
+	seen := map[int]bool{}
+	for _, r := range t.SupportRaids {
+		switch {
+		case !slices.Contains(validRaidLevels, r):
+			v.addf("%s: RAID level %d is not one of 0, 1, 5, 10", name, r)
+		case seen[r]:
+			v.addf("%s: RAID level %d listed twice", name, r)
+		}
+		seen[r] = true
+	}
+	if len(t.Disks) == 0 {
+		v.addf("%s: no disks", name)
+	}
+	raw := 0
+	for j, d := range t.Disks {
+		if d.Count < 1 || d.SizeGB < 1 {
+			v.addf("%s: disk group %d: count and sizeGb must be at least 1, got %d × %d GB", name, j+1, d.Count, d.SizeGB)
+		}
+		if !slices.Contains(validDiskTypes, d.Type) {
+			v.addf("%s: disk group %d: type %q is not one of SSD, HDD, NVMe", name, j+1, d.Type)
+		}
+		if d.Count > 0 && d.SizeGB > 0 {
+			raw += d.Count * d.SizeGB
+		}
+	}
+	// totalDiskGb is the usable size partitions are checked against; it may
+	// be below the raw sum (formatting overhead) but never above it.
+	if len(t.Disks) > 0 && (t.TotalDiskGB < 1 || t.TotalDiskGB > raw) {
+		v.addf("%s: totalDiskGb must be between 1 and the raw disk sum %d, got %d", name, raw, t.TotalDiskGB)
+	}
+}
+
+// checkImage validates one image; instance types must already be indexed.
+func (c *Catalog) checkImage(v *catalogChecker, im *Image) {
+	name := fmt.Sprintf("image %q", im.ID)
+	if !slices.Contains(validOSCatalogs, im.Catalog) {
+		v.addf("%s: catalog %q is not one of centos, windows, ubuntu, debian, esxi", name, im.Catalog)
+	}
+	if !slices.Contains(validOSTypes, im.OSType) {
+		v.addf("%s: osType %q is not linux or windows", name, im.OSType)
+	} else if im.Catalog == "windows" && im.OSType != "windows" {
+		v.addf("%s: catalog windows needs osType windows, got %q", name, im.OSType)
+	}
+	if !slices.Contains(validImageTypes, im.Type) {
+		v.addf("%s: type %q is not PUBLIC_IMAGE or CUSTOM_IMAGE", name, im.Type)
+	}
+	seen := map[string]bool{}
+	for _, id := range im.InstanceTypeIDs {
+		switch {
+		case seen[id]:
+			v.addf("%s: instance type %q listed twice", name, id)
+		case c.typeByID[id] == nil:
+			v.addf("%s: unknown instance type %q", name, id)
+		}
+		seen[id] = true
+	}
+}
+
+// checkOffer validates the i-th offer and indexes it.
+func (c *Catalog) checkOffer(v *catalogChecker, i int) {
+	o := &c.Offers[i]
+	name := fmt.Sprintf("offer #%d (%s in %s)", i+1, o.InstanceTypeID, o.ZoneID)
+	if c.zoneByID[o.ZoneID] == nil {
+		v.addf("%s: unknown zone %q", name, o.ZoneID)
+	}
+	t := c.typeByID[o.InstanceTypeID]
+	if t == nil {
+		v.addf("%s: unknown instance type %q", name, o.InstanceTypeID)
+	}
+	key := offerKey{o.ZoneID, o.InstanceTypeID}
+	if _, dup := c.offerByKey[key]; dup {
+		v.addf("%s: a second offer for the same zone and type", name)
+	} else {
+		c.offerByKey[key] = o
+	}
+	if o.Hosts < 0 {
+		v.addf("%s: hosts must not be negative, got %d", name, o.Hosts)
+	}
+	if len(o.InternetChargeTypes) == 0 {
+		v.addf("%s: internetChargeTypes is empty", name)
+	}
+	checkEnumList(v, name+": internetChargeTypes", o.InternetChargeTypes, InternetChargeTypes)
+	if o.DefaultBandwidthMbps < 0 {
+		v.addf("%s: defaultBandwidthMbps must not be negative, got %d", name, o.DefaultBandwidthMbps)
+	} else if t != nil && o.DefaultBandwidthMbps > t.MaxBandwidthMbps {
+		v.addf("%s: defaultBandwidthMbps %d is above the type maximum %d", name, o.DefaultBandwidthMbps, t.MaxBandwidthMbps)
+	}
+	if !(o.DefaultTrafficPackageTB >= 0) || math.IsInf(o.DefaultTrafficPackageTB, 0) {
+		// Written as !(x >= 0) so NaN is rejected too.
+		v.addf("%s: defaultTrafficPackageTb must be a finite number ≥ 0, got %v", name, o.DefaultTrafficPackageTB)
+	}
+}
+
+// checkEnumList reports values of list outside allowed, and duplicates.
+func checkEnumList(v *catalogChecker, what string, list, allowed []string) {
+	seen := map[string]bool{}
+	for _, s := range list {
+		switch {
+		case !slices.Contains(allowed, s):
+			v.addf("%s: %q is not one of %v", what, s, allowed)
+		case seen[s]:
+			v.addf("%s: %q listed twice", what, s)
+		}
+		seen[s] = true
+	}
+}

@@ -1,0 +1,167 @@
+// Package apitest boots a whole metalplane on a real listener and database
+// for tests, and gives them clients that sign requests as the SDK does.
+package apitest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/httpapi"
+	"github.com/metalplane/metalplane/internal/app"
+	"github.com/metalplane/metalplane/internal/testdb"
+	"github.com/metalplane/metalplane/sqlstore"
+)
+
+// Clock is a clock tests move by hand. The zero Clock reads real time
+// until Set is called.
+type Clock struct {
+	mu  sync.Mutex
+	set bool
+	t   time.Time
+}
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.set {
+		return time.Now()
+	}
+	return c.t
+}
+
+// Set fixes the clock at t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.set, c.t = true, t
+}
+
+// Advance moves a fixed clock forward (fixing it at now first).
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.set {
+		c.set, c.t = true, time.Now()
+	}
+	c.t = c.t.Add(d)
+}
+
+// Env is a running metalplane for one test.
+type Env struct {
+	App   *app.App
+	DB    *sqlstore.DB
+	Clock *Clock
+	// Team and Key are the demo team and its access key.
+	Team *metalplane.Team
+	Key  *metalplane.AccessKey
+}
+
+// Options changes how Start boots the server.
+type Options struct {
+	// CatalogPath replaces the demo catalog.
+	CatalogPath string
+}
+
+// Start boots metalplane on the database dsn (see testdb) on a free
+// loopback port; it stops when the test ends.
+func Start(t testing.TB, dsn string, opts ...Options) *Env {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	clock := &Clock{}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if os.Getenv("METALPLANE_TEST_LOG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	ctx := context.Background()
+	a, err := app.Open(ctx, app.Config{
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Database: dsn, CatalogPath: o.CatalogPath,
+		Logger: logger, NowFunc: clock.Now, Migrate: true,
+	})
+	if err != nil {
+		t.Fatalf("open metalplane: %v", err)
+	}
+	if err := a.Start(ctx); err != nil {
+		a.Close(ctx)
+		t.Fatalf("start metalplane: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := a.Close(ctx); err != nil {
+			t.Errorf("close metalplane: %v", err)
+		}
+	})
+	team, err := a.DB.FindTeam(ctx, app.DemoTeamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{App: a, DB: a.DB, Clock: clock, Team: team, Key: a.Credentials}
+}
+
+// Client returns a client of the service and version signed with the demo
+// key.
+func (e *Env) Client(service, version string) *httpapi.Client {
+	return e.ClientWithKey(service, version, e.Key)
+}
+
+// BMC returns a bmc client of version 2026-02-01.
+func (e *Env) BMC() *httpapi.Client { return e.Client("bmc", httpapi.BMCVersion2026) }
+
+// BMC2022 returns a bmc client of version 2022-11-20 (Terraform's).
+func (e *Env) BMC2022() *httpapi.Client { return e.Client("bmc", httpapi.BMCVersion2022) }
+
+// CCS returns a ccs client.
+func (e *Env) CCS() *httpapi.Client { return e.Client("ccs", httpapi.CCSVersion) }
+
+// ClientWithKey returns a client signing with key.
+func (e *Env) ClientWithKey(service, version string, key *metalplane.AccessKey) *httpapi.Client {
+	return &httpapi.Client{Endpoint: e.App.URL(), Service: service, Version: version,
+		AccessKeyID: key.ID, AccessKeySecret: key.Secret, NowFunc: e.Clock.Now}
+}
+
+// NewTeam creates another team with a key, for isolation tests.
+func (e *Env) NewTeam(t testing.TB, name string) (*metalplane.Team, *metalplane.AccessKey) {
+	t.Helper()
+	ctx := context.Background()
+	team, err := e.DB.CreateTeam(ctx, sqlstore.TeamCreate{Name: name, PostpaidAllowed: true, InitialCredit: app.DemoCredit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := e.DB.CreateAccessKey(ctx, team.ID, "", "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return team, key
+}
+
+// ExpectCode asserts that err is an API error with the code and the code's
+// HTTP status.
+func ExpectCode(t testing.TB, err error, code metalplane.Code) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got success, want %s", code)
+	}
+	apiErr, ok := err.(*httpapi.APIError)
+	if !ok {
+		t.Fatalf("got %v, want API error %s", err, code)
+	}
+	if apiErr.Code != code || apiErr.Status != code.Status() {
+		t.Fatalf("got %s (HTTP %d: %s), want %s (HTTP %d)", apiErr.Code, apiErr.Status, apiErr.Message, code, code.Status())
+	}
+}
+
+// Each runs fn against a fresh server on SQLite and on PostgreSQL.
+func Each(t *testing.T, fn func(t *testing.T, env *Env)) {
+	t.Helper()
+	testdb.Each(t, func(t *testing.T, dsn string) { fn(t, Start(t, dsn)) })
+}

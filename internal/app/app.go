@@ -1,0 +1,239 @@
+// Package app wires metalplane together: database, catalog, API server and
+// provisioning workers. cmd/metalplane and the tests boot the same App.
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/httpapi"
+	"github.com/metalplane/metalplane/sqlstore"
+)
+
+// Config is everything `metalplane serve` can be told.
+type Config struct {
+	Listen   string // host:port; ":0" picks a free port
+	DataDir  string
+	Database string // "" = SQLite file in DataDir; or postgres:// URL
+	// CatalogPath is a catalog YAML file; "" = the embedded demo catalog.
+	CatalogPath string
+	TLSCert     string
+	TLSKey      string
+	// SelfSignedTLS makes the server generate a certificate in DataDir.
+	SelfSignedTLS bool
+	// DemoAccessKeyID/Secret, when both set, are the demo team's key.
+	DemoAccessKeyID     string
+	DemoAccessKeySecret string
+	Logger              *slog.Logger
+	// NowFunc is the clock of the whole server; nil = time.Now.
+	NowFunc func() time.Time
+	// Migrate applies pending migrations at start (serve does; a replica
+	// started with --no-migrate refuses an out-of-date schema instead).
+	Migrate bool
+}
+
+// App is a running metalplane.
+type App struct {
+	Config  Config
+	DB      *sqlstore.DB
+	Catalog *metalplane.Catalog
+	API     *httpapi.Server
+	// Credentials is the demo key created at first start, if any.
+	Credentials *metalplane.AccessKey
+	// CertFile is the TLS certificate in use, if any.
+	CertFile string
+
+	listener net.Listener
+	http     *http.Server
+	ready    atomic.Bool
+	served   chan error
+}
+
+// Open opens the database, migrates it, loads and syncs the catalog and
+// creates the demo team on an empty database. It does not listen yet.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "metalplane-data"
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	dsn := cfg.Database
+	if dsn == "" {
+		dsn = sqlstore.SQLitePath(cfg.DataDir)
+	}
+	db, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	db.NowFunc = cfg.NowFunc
+	a := &App{Config: cfg, DB: db, served: make(chan error, 1)}
+	if err := a.setup(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) setup(ctx context.Context) error {
+	cfg := a.Config
+	if cfg.Migrate {
+		if err := a.DB.Migrate(ctx); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	} else if err := a.DB.CheckSchema(ctx); err != nil {
+		return err
+	}
+	data := metalplane.DemoCatalog()
+	if cfg.CatalogPath != "" {
+		var err error
+		if data, err = os.ReadFile(cfg.CatalogPath); err != nil {
+			return fmt.Errorf("read catalog: %w", err)
+		}
+	}
+	cat, err := metalplane.LoadCatalog(data)
+	if err != nil {
+		return fmt.Errorf("load catalog: %w", err)
+	}
+	a.Catalog = cat
+	if err := a.DB.SyncCatalog(ctx, cat); err != nil {
+		return err
+	}
+	if err := a.bootstrap(ctx); err != nil {
+		return fmt.Errorf("create demo team: %w", err)
+	}
+	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load}
+	return nil
+}
+
+// DemoTeamName names the team created on an empty database.
+const DemoTeamName = "demo"
+
+// DemoCredit is the demo team's starting balance: generous enough for any
+// demo, small enough that a test can exhaust it on purpose.
+const DemoCredit = 1_000_000 * metalplane.MoneyScale
+
+// CredentialsFile is the name of the demo credentials file in the data dir.
+const CredentialsFile = "credentials"
+
+// FileCredentials is the JSON of the credentials file.
+type FileCredentials struct {
+	AccessKeyID       string `json:"accessKeyId"`
+	AccessKeyPassword string `json:"accessKeyPassword"`
+}
+
+func (a *App) bootstrap(ctx context.Context) error {
+	cfg := a.Config
+	fixedKey := cfg.DemoAccessKeyID != "" && cfg.DemoAccessKeySecret != ""
+	n, err := a.DB.CountTeams(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		if !fixedKey {
+			return nil
+		}
+		// A fixed key set after the first start is added to the demo team.
+		if _, err := a.DB.FindAccessKey(ctx, cfg.DemoAccessKeyID); err == nil {
+			return nil
+		}
+		team, err := a.DB.FindTeam(ctx, DemoTeamName)
+		if err != nil {
+			return fmt.Errorf("add %s: %w", cfg.DemoAccessKeyID, err)
+		}
+		a.Credentials, err = a.DB.CreateAccessKey(ctx, team.ID, cfg.DemoAccessKeyID, cfg.DemoAccessKeySecret, true)
+		return err
+	}
+	team, err := a.DB.CreateTeam(ctx, sqlstore.TeamCreate{Name: DemoTeamName, PostpaidAllowed: true, InitialCredit: DemoCredit})
+	if err != nil {
+		return err
+	}
+	key, err := a.DB.CreateAccessKey(ctx, team.ID, cfg.DemoAccessKeyID, cfg.DemoAccessKeySecret, true)
+	if err != nil {
+		return err
+	}
+	a.Credentials = key
+	if fixedKey {
+		return nil
+	}
+	body, _ := json.MarshalIndent(FileCredentials{AccessKeyID: key.ID, AccessKeyPassword: key.Secret}, "", "  ")
+	return os.WriteFile(filepath.Join(cfg.DataDir, CredentialsFile), append(body, '\n'), 0o600)
+}
+
+// Start listens and serves in the background.
+func (a *App) Start(ctx context.Context) error {
+	listen := a.Config.Listen
+	if listen == "" {
+		listen = "127.0.0.1:8080"
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	a.http = &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		ErrorLog: slog.NewLogLogger(a.Config.Logger.Handler(), slog.LevelWarn)}
+	certFile, keyFile := a.Config.TLSCert, a.Config.TLSKey
+	if a.Config.SelfSignedTLS && certFile == "" {
+		certFile, keyFile, err = ensureSelfSignedCert(a.Config.DataDir)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("load TLS certificate: %w", err)
+		}
+		a.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		ln = tls.NewListener(ln, a.http.TLSConfig)
+		a.CertFile = certFile
+	}
+	a.listener = ln
+	go func() { a.served <- a.http.Serve(ln) }()
+	a.ready.Store(true)
+	return nil
+}
+
+// Addr returns the address the server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// URL returns the base URL of the server.
+func (a *App) URL() string {
+	if a.CertFile != "" {
+		return "https://" + a.Addr()
+	}
+	return "http://" + a.Addr()
+}
+
+// Close stops accepting requests, waits for those in flight, and closes the
+// database.
+func (a *App) Close(ctx context.Context) error {
+	a.ready.Store(false)
+	var errs []error
+	if a.http != nil {
+		if err := a.http.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, a.DB.Close())
+	return errors.Join(errs...)
+}

@@ -1,0 +1,413 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/metalplane/metalplane"
+)
+
+// TeamCreate is the input of CreateTeam.
+type TeamCreate struct {
+	Name            string
+	InstanceQuota   int
+	PostpaidAllowed bool
+	// InitialCredit, when positive, is written as a first ledger row.
+	InitialCredit metalplane.Money
+}
+
+// CreateTeam creates a team with its default resource group.
+func (db *DB) CreateTeam(ctx context.Context, in TeamCreate) (*metalplane.Team, error) {
+	now := db.Now()
+	team := &metalplane.Team{
+		ID: metalplane.NewTeamID(), Name: in.Name, InstanceQuota: in.InstanceQuota,
+		KeyPairQuota: metalplane.DefaultKeyPairQuota, SubnetQuota: metalplane.DefaultSubnetQuota,
+		PostpaidAllowed: in.PostpaidAllowed, CreatedAt: now,
+	}
+	if team.InstanceQuota == 0 {
+		team.InstanceQuota = metalplane.DefaultInstanceQuota
+	}
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO teams (id, name, instance_quota, key_pair_quota, subnet_quota, postpaid_allowed, gateway_mode_allowed, poc_vouchers, balance, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 0, 0, $8)`,
+			team.ID, team.Name, team.InstanceQuota, team.KeyPairQuota, team.SubnetQuota, team.PostpaidAllowed, false, now.Unix())
+		if isUniqueViolation(err) {
+			return fmt.Errorf("a team named %q already exists", in.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("insert team: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO resource_groups (id, team_id, name, is_default, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			metalplane.NewResourceGroupID(), team.ID, "Default Resource Group", true, now.Unix())
+		if err != nil {
+			return fmt.Errorf("insert default resource group: %w", err)
+		}
+		if in.InitialCredit > 0 {
+			if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: team.ID, Amount: in.InitialCredit, Kind: metalplane.LedgerCredit, Note: "initial credit"}); err != nil {
+				return err
+			}
+			team.Balance = in.InitialCredit
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return team, nil
+}
+
+const teamColumns = `id, name, instance_quota, key_pair_quota, subnet_quota, postpaid_allowed, gateway_mode_allowed, poc_vouchers, balance, created_at`
+
+func scanTeam(row interface{ Scan(...any) error }) (*metalplane.Team, error) {
+	var t metalplane.Team
+	var created int64
+	err := row.Scan(&t.ID, &t.Name, &t.InstanceQuota, &t.KeyPairQuota, &t.SubnetQuota, &t.PostpaidAllowed, &t.GatewayModeAllowed, &t.PocVouchers, &t.Balance, &created)
+	if err != nil {
+		return nil, err
+	}
+	t.CreatedAt = time.Unix(created, 0).UTC()
+	return &t, nil
+}
+
+// ErrNotFound is returned by operator lookups (teams, keys, hosts) that find
+// nothing; API lookups return an *metalplane.Error with the action's code.
+var ErrNotFound = errors.New("not found")
+
+// FindTeam returns the team with the id or name.
+func (db *DB) FindTeam(ctx context.Context, idOrName string) (*metalplane.Team, error) {
+	t, err := scanTeam(db.SQL.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1 OR name = $1`, idOrName))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("team %q: %w", idOrName, ErrNotFound)
+	}
+	return t, err
+}
+
+// findTeamTx reads the team and, on PostgreSQL, locks its row: every
+// transaction that moves the team's money or counts against its quota takes
+// this lock first, so they are serialised per team.
+func (db *DB) findTeamTx(ctx context.Context, tx *sql.Tx, id string) (*metalplane.Team, error) {
+	t, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`+db.forUpdate(), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("team %q: %w", id, ErrNotFound)
+	}
+	return t, err
+}
+
+// ListTeams returns every team, oldest first.
+func (db *DB) ListTeams(ctx context.Context) ([]*metalplane.Team, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var teams []*metalplane.Team
+	for rows.Next() {
+		t, err := scanTeam(rows)
+		if err != nil {
+			return nil, err
+		}
+		teams = append(teams, t)
+	}
+	return teams, rows.Err()
+}
+
+// TeamUpdate changes a team's settings; nil fields are unchanged.
+type TeamUpdate struct {
+	InstanceQuota      *int
+	KeyPairQuota       *int
+	SubnetQuota        *int
+	PostpaidAllowed    *bool
+	GatewayModeAllowed *bool
+	PocVouchers        *int
+}
+
+// UpdateTeam applies the update to the team.
+func (db *DB) UpdateTeam(ctx context.Context, teamID string, upd TeamUpdate) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.findTeamTx(ctx, tx, teamID); err != nil {
+			return err
+		}
+		set := func(col string, v any) error {
+			_, err := tx.ExecContext(ctx, `UPDATE teams SET `+col+` = $1 WHERE id = $2`, v, teamID)
+			return err
+		}
+		for _, f := range []struct {
+			col string
+			ok  bool
+			v   any
+		}{
+			{"instance_quota", upd.InstanceQuota != nil, deref(upd.InstanceQuota)},
+			{"key_pair_quota", upd.KeyPairQuota != nil, deref(upd.KeyPairQuota)},
+			{"subnet_quota", upd.SubnetQuota != nil, deref(upd.SubnetQuota)},
+			{"postpaid_allowed", upd.PostpaidAllowed != nil, deref(upd.PostpaidAllowed)},
+			{"gateway_mode_allowed", upd.GatewayModeAllowed != nil, deref(upd.GatewayModeAllowed)},
+			{"poc_vouchers", upd.PocVouchers != nil, deref(upd.PocVouchers)},
+		} {
+			if f.ok {
+				if err := set(f.col, f.v); err != nil {
+					return fmt.Errorf("update %s: %w", f.col, err)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// AddLedgerEntry writes an operator credit or debit and updates the balance.
+func (db *DB) AddLedgerEntry(ctx context.Context, e metalplane.LedgerEntry) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := db.findTeamTx(ctx, tx, e.TeamID); err != nil {
+			return err
+		}
+		return db.addLedgerTx(ctx, tx, e)
+	})
+}
+
+// addLedgerTx writes one ledger row and moves the cached balance with it.
+// The caller holds the team lock (findTeamTx). A row whose dedupeKey exists
+// already is skipped, and ok reports false.
+func (db *DB) addLedgerTx(ctx context.Context, tx *sql.Tx, e metalplane.LedgerEntry) error {
+	_, err := db.addLedgerOnceTx(ctx, tx, e, "")
+	return err
+}
+
+func (db *DB) addLedgerOnceTx(ctx context.Context, tx *sql.Tx, e metalplane.LedgerEntry, dedupeKey string) (bool, error) {
+	var key any
+	if dedupeKey != "" {
+		key = dedupeKey
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO ledger (team_id, amount, kind, order_number, instance_id, dedupe_key, note, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
+		e.TeamID, int64(e.Amount), e.Kind, nullString(e.OrderNumber), nullString(e.InstanceID), key, e.Note, db.Now().Unix())
+	if err != nil {
+		return false, fmt.Errorf("insert ledger row: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE teams SET balance = balance + $1 WHERE id = $2`, int64(e.Amount), e.TeamID); err != nil {
+		return false, fmt.Errorf("update balance: %w", err)
+	}
+	return true, nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Ledger returns the team's ledger rows, oldest first.
+func (db *DB) Ledger(ctx context.Context, teamID string) ([]metalplane.LedgerEntry, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id, team_id, amount, kind, COALESCE(order_number, ''), COALESCE(instance_id, ''), note, created_at FROM ledger WHERE team_id = $1 ORDER BY id`, teamID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []metalplane.LedgerEntry
+	for rows.Next() {
+		var e metalplane.LedgerEntry
+		var created int64
+		if err := rows.Scan(&e.ID, &e.TeamID, &e.Amount, &e.Kind, &e.OrderNumber, &e.InstanceID, &e.Note, &created); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = time.Unix(created, 0).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// LedgerSum returns the sum of the team's ledger rows (which must equal
+// the team's balance).
+func (db *DB) LedgerSum(ctx context.Context, teamID string) (metalplane.Money, error) {
+	var sum int64
+	err := db.SQL.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM ledger WHERE team_id = $1`, teamID).Scan(&sum)
+	return metalplane.Money(sum), err
+}
+
+// CreateAccessKey creates an access key for the team. Empty id and secret
+// are generated.
+func (db *DB) CreateAccessKey(ctx context.Context, teamID, id, secret string, isAdmin bool) (*metalplane.AccessKey, error) {
+	if id == "" {
+		id = metalplane.NewAccessKeyID()
+	}
+	if secret == "" {
+		secret = metalplane.NewSecret()
+	}
+	k := &metalplane.AccessKey{ID: id, TeamID: teamID, Secret: secret, IsAdmin: isAdmin, Enabled: true, CreatedAt: db.Now()}
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO access_keys (id, team_id, secret, is_admin, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, k.TeamID, k.Secret, k.IsAdmin, k.Enabled, k.CreatedAt.Unix())
+	if isUniqueViolation(err) {
+		return nil, fmt.Errorf("access key %q already exists", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("insert access key: %w", err)
+	}
+	return k, nil
+}
+
+// FindAccessKey returns the access key with the id, enabled or not.
+func (db *DB) FindAccessKey(ctx context.Context, id string) (*metalplane.AccessKey, error) {
+	var k metalplane.AccessKey
+	var created int64
+	err := db.SQL.QueryRowContext(ctx, `SELECT id, team_id, secret, is_admin, enabled, created_at FROM access_keys WHERE id = $1`, id).
+		Scan(&k.ID, &k.TeamID, &k.Secret, &k.IsAdmin, &k.Enabled, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("access key %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.CreatedAt = time.Unix(created, 0).UTC()
+	return &k, nil
+}
+
+// ListAccessKeys returns the team's keys (secrets included: operator use).
+func (db *DB) ListAccessKeys(ctx context.Context, teamID string) ([]*metalplane.AccessKey, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id, team_id, secret, is_admin, enabled, created_at FROM access_keys WHERE team_id = $1 ORDER BY created_at, id`, teamID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var keys []*metalplane.AccessKey
+	for rows.Next() {
+		var k metalplane.AccessKey
+		var created int64
+		if err := rows.Scan(&k.ID, &k.TeamID, &k.Secret, &k.IsAdmin, &k.Enabled, &created); err != nil {
+			return nil, err
+		}
+		k.CreatedAt = time.Unix(created, 0).UTC()
+		keys = append(keys, &k)
+	}
+	return keys, rows.Err()
+}
+
+// RevokeAccessKey disables the key; requests signed with it fail.
+func (db *DB) RevokeAccessKey(ctx context.Context, id string) error {
+	res, err := db.SQL.ExecContext(ctx, `UPDATE access_keys SET enabled = $1 WHERE id = $2`, false, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("access key %q: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateBearerToken creates a bearer token for the team and returns it; only
+// its hash is stored.
+func (db *DB) CreateBearerToken(ctx context.Context, teamID string, isAdmin bool) (string, error) {
+	token := metalplane.NewSecret()
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO bearer_tokens (token_hash, team_id, is_admin, enabled, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		hashToken(token), teamID, isAdmin, true, db.Now().Unix())
+	if err != nil {
+		return "", fmt.Errorf("insert bearer token: %w", err)
+	}
+	return token, nil
+}
+
+// FindBearerToken returns the caller a valid token stands for.
+func (db *DB) FindBearerToken(ctx context.Context, token string) (*metalplane.Caller, error) {
+	var c metalplane.Caller
+	var enabled bool
+	err := db.SQL.QueryRowContext(ctx, `SELECT team_id, is_admin, enabled FROM bearer_tokens WHERE token_hash = $1`, hashToken(token)).Scan(&c.TeamID, &c.IsAdmin, &enabled)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !enabled) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+const resourceGroupColumns = `id, team_id, name, is_default`
+
+// FindResourceGroup returns the team's resource group with the id.
+// Returns OPERATION_FAILED_RESOURCE_GROUP_NOT_FOUND.
+func (db *DB) FindResourceGroup(ctx context.Context, teamID, id string) (*metalplane.ResourceGroup, error) {
+	return db.findResourceGroup(ctx, db.SQL, teamID, id)
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func (db *DB) findResourceGroup(ctx context.Context, q queryer, teamID, id string) (*metalplane.ResourceGroup, error) {
+	var g metalplane.ResourceGroup
+	err := q.QueryRowContext(ctx, `SELECT `+resourceGroupColumns+` FROM resource_groups WHERE team_id = $1 AND id = $2`, teamID, id).Scan(&g.ID, &g.TeamID, &g.Name, &g.IsDefault)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, metalplane.Errorf("OPERATION_FAILED_RESOURCE_GROUP_NOT_FOUND", "The resource group %s does not exist.", id)
+	}
+	return &g, err
+}
+
+func (db *DB) defaultResourceGroup(ctx context.Context, q queryer, teamID string) (*metalplane.ResourceGroup, error) {
+	var g metalplane.ResourceGroup
+	err := q.QueryRowContext(ctx, `SELECT `+resourceGroupColumns+` FROM resource_groups WHERE team_id = $1 AND is_default = $2`, teamID, true).Scan(&g.ID, &g.TeamID, &g.Name, &g.IsDefault)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, metalplane.Errorf("OPERATION_FAILED_RESOURCE_GROUP_NOT_FOUND", "The team has no default resource group.")
+	}
+	return &g, err
+}
+
+// DefaultResourceGroup returns the team's default resource group.
+func (db *DB) DefaultResourceGroup(ctx context.Context, teamID string) (*metalplane.ResourceGroup, error) {
+	return db.defaultResourceGroup(ctx, db.SQL, teamID)
+}
+
+// ResourceGroupNames maps the team's resource group IDs to names.
+func (db *DB) ResourceGroupNames(ctx context.Context, teamID string) (map[string]string, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id, name FROM resource_groups WHERE team_id = $1`, teamID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	names := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		names[id] = name
+	}
+	return names, rows.Err()
+}
+
+// CreateResourceGroup adds a non-default resource group to the team.
+func (db *DB) CreateResourceGroup(ctx context.Context, teamID, name string) (*metalplane.ResourceGroup, error) {
+	g := &metalplane.ResourceGroup{ID: metalplane.NewResourceGroupID(), TeamID: teamID, Name: name}
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO resource_groups (id, team_id, name, is_default, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		g.ID, teamID, name, false, db.Now().Unix())
+	if err != nil {
+		return nil, fmt.Errorf("insert resource group: %w", err)
+	}
+	return g, nil
+}
+
+// CountTeams returns the number of teams (0 on a new database).
+func (db *DB) CountTeams(ctx context.Context) (int, error) {
+	var n int
+	err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM teams`).Scan(&n)
+	return n, err
+}

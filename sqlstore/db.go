@@ -1,0 +1,251 @@
+// Package sqlstore keeps metalplane's state in SQL: SQLite (embedded, one
+// process) or PostgreSQL (several replicas). The same queries serve both;
+// the few dialect differences live in dialect.go. Every exported method is
+// one transaction; helpers that take *sql.Tx compose them.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Dialect names the SQL database behind a DB.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is an open metalplane database.
+type DB struct {
+	SQL     *sql.DB
+	Dialect Dialect
+	// NowFunc returns the current time; tests move it forward.
+	NowFunc func() time.Time
+}
+
+// Now returns the store's current time, truncated to the second like every
+// time the API shows.
+func (db *DB) Now() time.Time {
+	if db.NowFunc != nil {
+		return db.NowFunc().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// SQLitePath returns the database URL of the default SQLite file in dataDir.
+func SQLitePath(dataDir string) string {
+	return filepath.Join(dataDir, "metalplane.db")
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL,
+// or an SQLite file path (optionally prefixed with sqlite://). It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	var db *DB
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		sqlDB, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		// River's workers and the API share the pool; the default is too
+		// small for 100 workers plus requests (notes/RIVER.md).
+		sqlDB.SetMaxOpenConns(40)
+		sqlDB.SetMaxIdleConns(40)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		db = &DB{SQL: sqlDB, Dialect: Postgres}
+	default:
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("create database directory: %w", err)
+			}
+		}
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+			q.Add("_pragma", p)
+		}
+		q.Set("_txlock", "immediate")
+		sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		// One connection: SQLite has one writer, and several connections
+		// were measured slower and prone to SQLITE_BUSY (notes/RIVER.md).
+		// Inside a transaction only that transaction may be used.
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetConnMaxLifetime(0)
+		sqlDB.SetConnMaxIdleTime(0)
+		db = &DB{SQL: sqlDB, Dialect: SQLite}
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.SQL.PingContext(pingCtx); err != nil {
+		db.SQL.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", db.Dialect, err)
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.SQL.Close() }
+
+//go:embed migrations
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func (db *DB) migrations() ([]migration, error) {
+	dir := "migrations/" + string(db.Dialect)
+	entries, err := fs.ReadDir(migrationFiles, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		if !ok || !strings.HasSuffix(e.Name(), ".sql") {
+			continue
+		}
+		v, err := strconv.Atoi(num)
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: bad number", e.Name())
+		}
+		body, err := fs.ReadFile(migrationFiles, dir+"/"+e.Name())
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// ErrSchemaOutOfDate is returned by CheckSchema when migrations are pending.
+var ErrSchemaOutOfDate = errors.New("database schema is out of date: run `metalplane migrate`")
+
+// Migrate applies every pending migration, each in its own transaction, and
+// records it in schema_migrations. Concurrent callers on PostgreSQL are
+// serialised by an advisory lock.
+func (db *DB) Migrate(ctx context.Context) error {
+	ms, err := db.migrations()
+	if err != nil {
+		return fmt.Errorf("read migrations: %w", err)
+	}
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if db.Dialect == Postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7301)`); err != nil {
+			return fmt.Errorf("take migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(7301)`)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	applied, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if applied[m.version] {
+			continue
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("apply migration %s: %w", m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.version, m.name, time.Now().Unix()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("record migration %s: %w", m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// CheckSchema returns ErrSchemaOutOfDate if a migration has not been applied.
+func (db *DB) CheckSchema(ctx context.Context) error {
+	ms, err := db.migrations()
+	if err != nil {
+		return err
+	}
+	conn, err := db.SQL.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	applied, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return ErrSchemaOutOfDate
+	}
+	for _, m := range ms {
+		if !applied[m.version] {
+			return ErrSchemaOutOfDate
+		}
+	}
+	return nil
+}
+
+func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	defer rows.Close()
+	applied := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		applied[v] = true
+	}
+	return applied, rows.Err()
+}
+
+// inTx runs fn in a transaction, committing if it returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}

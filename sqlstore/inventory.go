@@ -1,0 +1,278 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/netip"
+
+	"github.com/metalplane/metalplane"
+)
+
+// Host states. A host is allocated to exactly one instance at a time; a
+// host whose provision failed goes to maintenance, not back to stock.
+const (
+	HostAvailable   = "available"
+	HostAllocated   = "allocated"
+	HostMaintenance = "maintenance"
+	// HostRetired hosts were removed from the catalog; they are never
+	// allocated and come back if the catalog lists them again.
+	HostRetired = "retired"
+)
+
+// HostID names the n-th host (1-based) of an offer.
+func HostID(zoneID, instanceTypeID string, n int) string {
+	return fmt.Sprintf("%s-%s-%04d", zoneID, instanceTypeID, n)
+}
+
+// SyncCatalog brings hosts and public IP pools in line with the catalog in
+// one transaction: missing hosts and addresses are added, ones the catalog
+// no longer lists are retired (allocated ones stay with their instance).
+// Instances are never touched, so a changed catalog can be loaded into an
+// existing database.
+func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
+			return fmt.Errorf("sync hosts: %w", err)
+		}
+		if err := db.syncIPsTx(ctx, tx, cat); err != nil {
+			return fmt.Errorf("sync public IPs: %w", err)
+		}
+		return nil
+	})
+}
+
+func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog) error {
+	want := map[string][2]string{}
+	for _, o := range cat.Offers {
+		for n := 1; n <= o.Hosts; n++ {
+			want[HostID(o.ZoneID, o.InstanceTypeID, n)] = [2]string{o.ZoneID, o.InstanceTypeID}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, COALESCE(instance_id, '') FROM hosts`)
+	if err != nil {
+		return err
+	}
+	type hostRow struct{ id, state, instanceID string }
+	var have []hostRow
+	for rows.Next() {
+		var h hostRow
+		if err := rows.Scan(&h.id, &h.state, &h.instanceID); err != nil {
+			rows.Close()
+			return err
+		}
+		have = append(have, h)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	now := db.Now().Unix()
+	seen := map[string]bool{}
+	for _, h := range have {
+		seen[h.id] = true
+		_, listed := want[h.id]
+		switch {
+		case !listed && h.state == HostAvailable:
+			_, err = tx.ExecContext(ctx, `UPDATE hosts SET state = $1, note = $2, updated_at = $3 WHERE id = $4`, HostRetired, "removed from the catalog", now, h.id)
+		case listed && h.state == HostRetired && h.instanceID == "":
+			_, err = tx.ExecContext(ctx, `UPDATE hosts SET state = $1, note = $2, updated_at = $3 WHERE id = $4`, HostAvailable, "", now, h.id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for id, zt := range want {
+		if seen[id] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES ($1, $2, $3, $4, NULL, '', $5)`,
+			id, zt[0], zt[1], HostAvailable, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// poolAddresses lists the allocatable addresses of a pool: every IPv4
+// address but the network and broadcast ones; IPv6 from ::1, bounded by
+// metalplane.IPv6PoolLimit.
+func poolAddresses(cidr string) ([]netip.Addr, error) {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return nil, err
+	}
+	p = p.Masked()
+	hostBits := p.Addr().BitLen() - p.Bits()
+	size := new(big.Int).Lsh(big.NewInt(1), uint(hostBits))
+	limit := int64(metalplane.IPv6PoolLimit)
+	var addrs []netip.Addr
+	a := p.Addr().Next() // skip the network address
+	for i := int64(1); p.Contains(a); i++ {
+		if p.Addr().Is4() && big.NewInt(i+1).Cmp(size) >= 0 {
+			break // broadcast address
+		}
+		if p.Addr().Is6() && i > limit {
+			break
+		}
+		addrs = append(addrs, a)
+		a = a.Next()
+	}
+	return addrs, nil
+}
+
+func (db *DB) syncIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog) error {
+	type want struct {
+		zone   string
+		family int
+		seq    int
+	}
+	wanted := map[string]want{}
+	for _, z := range cat.Zones {
+		seq := 0
+		for _, pools := range []struct {
+			cidrs  []string
+			family int
+		}{{z.IPv4Pools, 4}, {z.IPv6Pools, 6}} {
+			for _, cidr := range pools.cidrs {
+				addrs, err := poolAddresses(cidr)
+				if err != nil {
+					return fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
+				}
+				for _, a := range addrs {
+					seq++
+					wanted[a.String()] = want{z.ID, pools.family, seq}
+				}
+			}
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT address, retired FROM public_ips`)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for rows.Next() {
+		var addr string
+		var retired bool
+		if err := rows.Scan(&addr, &retired); err != nil {
+			rows.Close()
+			return err
+		}
+		have[addr] = retired
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for addr, retired := range have {
+		_, listed := wanted[addr]
+		if listed == !retired {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET retired = $1 WHERE address = $2`, !listed, addr); err != nil {
+			return err
+		}
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES ($1, $2, $3, $4, NULL, $5)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for addr, w := range wanted {
+		if _, ok := have[addr]; ok {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, addr, w.zone, w.family, w.seq, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Host is a physical server of the inventory.
+type Host struct {
+	ID             string
+	ZoneID         string
+	InstanceTypeID string
+	State          string
+	InstanceID     string
+	Note           string
+}
+
+// HostFilter selects hosts; empty fields match everything.
+type HostFilter struct {
+	ZoneID         string
+	InstanceTypeID string
+	State          string
+}
+
+// FindHosts lists hosts matching the filter, ordered by ID.
+func (db *DB) FindHosts(ctx context.Context, f HostFilter) ([]Host, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id, zone_id, instance_type_id, state, COALESCE(instance_id, ''), note FROM hosts
+		WHERE ($1 = '' OR zone_id = $1) AND ($2 = '' OR instance_type_id = $2) AND ($3 = '' OR state = $3) ORDER BY id`,
+		f.ZoneID, f.InstanceTypeID, f.State)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hosts []Host
+	for rows.Next() {
+		var h Host
+		if err := rows.Scan(&h.ID, &h.ZoneID, &h.InstanceTypeID, &h.State, &h.InstanceID, &h.Note); err != nil {
+			return nil, err
+		}
+		hosts = append(hosts, h)
+	}
+	return hosts, rows.Err()
+}
+
+// SetHostMaintenance moves a host into maintenance (only when it is free)
+// or out of it (back to stock).
+func (db *DB) SetHostMaintenance(ctx context.Context, hostID string, on bool, note string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var state, instanceID string
+		err := tx.QueryRowContext(ctx, `SELECT state, COALESCE(instance_id, '') FROM hosts WHERE id = $1`+db.forUpdate(), hostID).Scan(&state, &instanceID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("host %q: %w", hostID, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		var newState string
+		switch {
+		case on && state == HostAvailable:
+			newState = HostMaintenance
+		case on && state == HostMaintenance:
+			return nil
+		case !on && state == HostMaintenance:
+			newState = HostAvailable
+		case !on && state == HostAvailable:
+			return nil
+		default:
+			return fmt.Errorf("host %s is %s (instance %s): only a free host can move into or out of maintenance", hostID, state, instanceID)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4`, newState, note, db.Now().Unix(), hostID)
+		return err
+	})
+}
+
+// StockCounts returns the number of available hosts per (zone, type).
+func (db *DB) StockCounts(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT zone_id, instance_type_id, COUNT(*) FROM hosts WHERE state = $1 GROUP BY zone_id, instance_type_id`, HostAvailable)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[[2]string]int{}
+	for rows.Next() {
+		var z, t string
+		var n int
+		if err := rows.Scan(&z, &t, &n); err != nil {
+			return nil, err
+		}
+		counts[[2]string{z, t}] = n
+	}
+	return counts, rows.Err()
+}
