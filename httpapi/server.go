@@ -39,6 +39,9 @@ type Server struct {
 	NowFunc func() time.Time
 	// Ready reports whether /healthz answers 200.
 	Ready func() bool
+	// Enqueue enqueues provisioning jobs in the CreateInstances
+	// transaction.
+	Enqueue sqlstore.EnqueueFunc
 }
 
 func (s *Server) now() time.Time {

@@ -18,6 +18,8 @@ import (
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/httpapi"
+	"github.com/metalplane/metalplane/provision"
+	"github.com/metalplane/metalplane/provision/sim"
 	"github.com/metalplane/metalplane/sqlstore"
 )
 
@@ -41,7 +43,17 @@ type Config struct {
 	// Migrate applies pending migrations at start (serve does; a replica
 	// started with --no-migrate refuses an out-of-date schema instead).
 	Migrate bool
+	// Provisioning.
+	SimStepDelay time.Duration // each step of the sim driver
+	StepTimeout  time.Duration // 0: provision's default
+	Workers      int           // 0: provision's default
+	// NoWorkers runs the API only; another process provisions.
+	NoWorkers bool
 }
+
+// DefaultSimStepDelay makes a simulated provision take about three seconds
+// end to end: long enough to watch PENDING → CREATING → RUNNING.
+const DefaultSimStepDelay = 500 * time.Millisecond
 
 // App is a running metalplane.
 type App struct {
@@ -49,6 +61,8 @@ type App struct {
 	DB      *sqlstore.DB
 	Catalog *metalplane.Catalog
 	API     *httpapi.Server
+	// Provisioner runs the provisioning jobs (started unless NoWorkers).
+	Provisioner *provision.Provisioner
 	// Credentials is the demo key created at first start, if any.
 	Credentials *metalplane.AccessKey
 	// CertFile is the TLS certificate in use, if any.
@@ -58,6 +72,8 @@ type App struct {
 	http     *http.Server
 	ready    atomic.Bool
 	served   chan error
+
+	workersStarted bool
 }
 
 // Open opens the database, migrates it, loads and syncs the catalog and
@@ -95,6 +111,9 @@ func (a *App) setup(ctx context.Context) error {
 		if err := a.DB.Migrate(ctx); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
+		if err := provision.Migrate(ctx, a.DB); err != nil {
+			return fmt.Errorf("migrate job queue: %w", err)
+		}
 	} else if err := a.DB.CheckSchema(ctx); err != nil {
 		return err
 	}
@@ -116,7 +135,23 @@ func (a *App) setup(ctx context.Context) error {
 	if err := a.bootstrap(ctx); err != nil {
 		return fmt.Errorf("create demo team: %w", err)
 	}
-	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load}
+	step := cfg.StepTimeout
+	if step == 0 && cfg.SimStepDelay > 0 {
+		step = 10*time.Second + 4*cfg.SimStepDelay
+	}
+	// The provisioner is created even with NoWorkers: the API enqueues
+	// through it.
+	p, err := provision.New(a.DB, provision.Config{
+		Driver:      &sim.Driver{StepDelay: cfg.SimStepDelay, Faults: a.DB},
+		Workers:     cfg.Workers,
+		StepTimeout: step,
+		Logger:      cfg.Logger,
+	})
+	if err != nil {
+		return err
+	}
+	a.Provisioner = p
+	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue}
 	return nil
 }
 
@@ -205,6 +240,13 @@ func (a *App) Start(ctx context.Context) error {
 		a.CertFile = certFile
 	}
 	a.listener = ln
+	if !a.Config.NoWorkers {
+		if err := a.Provisioner.Start(ctx); err != nil {
+			ln.Close()
+			return fmt.Errorf("start provisioning workers: %w", err)
+		}
+		a.workersStarted = true
+	}
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.ready.Store(true)
 	return nil
@@ -232,6 +274,11 @@ func (a *App) Close(ctx context.Context) error {
 		}
 		if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
+		}
+	}
+	if a.workersStarted {
+		if err := a.Provisioner.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop workers: %w", err))
 		}
 	}
 	errs = append(errs, a.DB.Close())

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/metalplane/metalplane/internal/app"
+)
+
+// ServeConfig is everything `metalplane serve` reads from its flags and the
+// environment.
+type ServeConfig struct {
+	DB            dbFlags
+	Listen        string
+	CatalogPath   string
+	TLSCert       string
+	TLSKey        string
+	SelfSignedTLS bool
+	// NoMigrate makes serve refuse an out-of-date schema instead of
+	// migrating it, for replicas whose schema a deploy step migrates.
+	NoMigrate       bool
+	LogLevel        slog.Level
+	LogFormat       string // "text" or "json"
+	ShutdownTimeout time.Duration
+	// DemoAccessKeyID and DemoAccessKeySecret come only from the
+	// environment (METALPLANE_ACCESS_KEY_ID/SECRET), never from flags, so
+	// the secret does not show in the process list.
+	DemoAccessKeyID     string
+	DemoAccessKeySecret string
+
+	// Provision holds the provisioning settings (driver, simulated step
+	// delays, worker counts). See ProvisionFlags for how to add one.
+	Provision ProvisionFlags
+}
+
+// ProvisionFlags is the place for the provisioning flags of serve, such as
+// --sim-step-delay. To add one:
+//
+//  1. add a field here (e.g. SimStepDelay time.Duration);
+//  2. register it in registerProvisionFlags; it automatically gets an
+//     environment variable (METALPLANE_SIM_STEP_DELAY) and shows in -h;
+//  3. copy it into app.Config in ServeConfig.AppConfig.
+type ProvisionFlags struct{}
+
+// registerProvisionFlags defines the provisioning flags; see ProvisionFlags.
+func registerProvisionFlags(fs *flag.FlagSet, p *ProvisionFlags) {
+	// Example, once app.Config has a matching field:
+	//	fs.DurationVar(&p.SimStepDelay, "sim-step-delay", 0, "time each simulated provisioning step takes")
+	_ = fs
+	_ = p
+}
+
+// AppConfig returns the app configuration of the server.
+func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
+	return app.Config{
+		Listen:              c.Listen,
+		DataDir:             c.DB.DataDir,
+		Database:            c.DB.Database,
+		CatalogPath:         c.CatalogPath,
+		TLSCert:             c.TLSCert,
+		TLSKey:              c.TLSKey,
+		SelfSignedTLS:       c.SelfSignedTLS,
+		DemoAccessKeyID:     c.DemoAccessKeyID,
+		DemoAccessKeySecret: c.DemoAccessKeySecret,
+		Logger:              logger,
+		Migrate:             !c.NoMigrate,
+		// Provisioning settings (c.Provision) are copied here once
+		// app.Config has fields for them.
+	}
+}
+
+// parseServe reads the serve configuration from args and the environment.
+func (m *Main) parseServe(args []string) (*ServeConfig, error) {
+	cfg := &ServeConfig{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg.DB.register(fs)
+	fs.StringVar(&cfg.Listen, "listen", defaultListen, "address to listen on (host:port; port 0 picks a free one)")
+	fs.StringVar(&cfg.CatalogPath, "catalog", "", "catalog YAML file: zones, instance types, images, offers, hosts (default: the embedded demo catalog)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "TLS certificate file (PEM); serve HTTPS with --tls-key")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.BoolVar(&cfg.SelfSignedTLS, "tls-self-signed", false, "serve HTTPS with a self-signed certificate kept in the data dir (tls.crt)")
+	fs.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not migrate the database; refuse to start if its schema is out of date")
+	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
+	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
+	registerProvisionFlags(fs, &cfg.Provision)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: metalplane serve [flags]\n\nRuns the API server. METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET,\nwhen both are set, become the demo team's access key.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	rest, err := m.parseFlags(fs, args, envNames(fs))
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		fs.Usage()
+		return nil, fmt.Errorf("serve takes no arguments, got %q", rest)
+	}
+	cfg.DemoAccessKeyID = m.getenv("METALPLANE_ACCESS_KEY_ID")
+	cfg.DemoAccessKeySecret = m.getenv("METALPLANE_ACCESS_KEY_SECRET")
+	if (cfg.DemoAccessKeyID == "") != (cfg.DemoAccessKeySecret == "") {
+		return nil, errors.New("set both METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET, or neither")
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together")
+	}
+	if cfg.SelfSignedTLS && cfg.TLSCert != "" {
+		return nil, errors.New("--tls-self-signed and --tls-cert exclude each other")
+	}
+	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
+		return nil, fmt.Errorf("--log-format must be text or json, got %q", cfg.LogFormat)
+	}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, cfg *ServeConfig) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// runServe runs the server until ctx is done, then shuts it down.
+func (m *Main) runServe(ctx context.Context, args []string) error {
+	cfg, err := m.parseServe(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := newLogger(m.Stderr, cfg)
+	a, err := app.Open(ctx, cfg.AppConfig(logger))
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return errors.Join(err, a.Close(closeCtx))
+	}
+	m.printBanner(a, cfg)
+	// The secret goes to stdout in the banner only; slog sees the key id.
+	logger.Info("metalplane serving", "url", a.URL(), "database", describeDSN(cfg.DB.DSN()))
+	if m.ReadyFunc != nil {
+		m.ReadyFunc(a)
+	}
+
+	<-ctx.Done()
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	// ctx is already cancelled: the shutdown gets a fresh deadline of its own.
+	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.Close(closeCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// printBanner tells the operator where the server is and how to call it.
+// The demo key's password is printed here once, when this start created it.
+func (m *Main) printBanner(a *app.App, cfg *ServeConfig) {
+	w := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintf(w, "metalplane is serving the Zenlayer Cloud API 2.0 at %s\n", a.URL())
+	fmt.Fprintf(w, "  endpoints:\t%s/api/v2/bmc, %s/api/v2/ccs, %s/healthz\n", a.URL(), a.URL(), a.URL())
+	fmt.Fprintf(w, "  database:\t%s\n", describeDSN(cfg.DB.DSN()))
+	fmt.Fprintf(w, "  catalog:\t%s\n", catalogSummary(a, cfg.CatalogPath))
+	if a.CertFile != "" {
+		note := ""
+		if cfg.SelfSignedTLS {
+			note = " (self-signed: clients must trust it)"
+		}
+		fmt.Fprintf(w, "  TLS certificate:\t%s%s\n", absPath(a.CertFile), note)
+	}
+	credFile := filepath.Join(cfg.DB.DataDir, app.CredentialsFile)
+	switch {
+	case a.Credentials != nil && cfg.DemoAccessKeyID == "":
+		fmt.Fprintf(w, "\nA demo team %q was created with this access key (the password is shown only now):\n", app.DemoTeamName)
+		fmt.Fprintf(w, "  access key id:\t%s\n", a.Credentials.ID)
+		fmt.Fprintf(w, "  access key password:\t%s\n", a.Credentials.Secret)
+		fmt.Fprintf(w, "  saved in:\t%s (mode 0600)\n", absPath(credFile))
+	case a.Credentials != nil:
+		fmt.Fprintf(w, "\nAccess key %s from METALPLANE_ACCESS_KEY_ID was added to the demo team %q.\n", a.Credentials.ID, app.DemoTeamName)
+	default:
+		if _, err := os.Stat(credFile); err == nil {
+			fmt.Fprintf(w, "\nDemo credentials:\t%s\n", absPath(credFile))
+		}
+	}
+	fmt.Fprintf(w, "\nFirst call:\t%s\n", callHint(a, cfg))
+}
+
+// catalogSummary counts what the catalog offers.
+func catalogSummary(a *app.App, path string) string {
+	c := a.Catalog
+	hosts := 0
+	for _, o := range c.Offers {
+		hosts += o.Hosts
+	}
+	source := "embedded demo catalog"
+	if path != "" {
+		source = path
+	}
+	return fmt.Sprintf("%s: %d zones, %d instance types, %d images, %d offers, %d hosts",
+		source, len(c.Zones), len(c.InstanceTypes), len(c.Images), len(c.Offers), hosts)
+}
+
+// callHint is the `metalplane call` command line that reaches this server.
+func callHint(a *app.App, cfg *ServeConfig) string {
+	parts := []string{"metalplane call"}
+	if u := a.URL(); u != "http://"+defaultListen {
+		parts = append(parts, "--endpoint "+u)
+	}
+	if filepath.Clean(cfg.DB.DataDir) != filepath.Clean(defaultDataDir) && cfg.DemoAccessKeyID == "" {
+		parts = append(parts, "--data-dir "+cfg.DB.DataDir)
+	}
+	if a.CertFile != "" {
+		parts = append(parts, "--ca-cert "+a.CertFile)
+	}
+	return strings.Join(append(parts, "DescribeZones '{}'"), " ")
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}

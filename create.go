@@ -1,0 +1,369 @@
+package metalplane
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// MaxUserDataBytes bounds userData (ACTIONS.md §3.1.1: 32 KB, counted in
+// bytes of the string as received).
+const MaxUserDataBytes = 32768
+
+// MaxPrepaidPeriod is the longest subscription, in months [decision].
+const MaxPrepaidPeriod = 36
+
+// MaxCreateAmount is the most instances one CreateInstances may buy.
+const MaxCreateAmount = 100
+
+// CreateLookups answers the questions CreateInstances validation asks the
+// database. Each method returns an *Error with the action's code when the
+// thing does not exist.
+type CreateLookups interface {
+	// KeyPairExists reports whether the team owns the key pair.
+	KeyPairExists(ctx context.Context, teamID, keyID string) (bool, error)
+	// SubnetForCreate returns the team's subnet, or nil if it has none
+	// with this id.
+	SubnetForCreate(ctx context.Context, teamID, subnetID string) (*SubnetState, error)
+	// ResourceGroupID returns id if the team owns that group, or the
+	// team's default group when id is "".
+	ResourceGroupID(ctx context.Context, teamID, id string) (string, error)
+}
+
+// SubnetState is what CreateInstances needs to know of a subnet.
+type SubnetState struct {
+	ZoneID  string
+	Status  string
+	FreeIPs int
+}
+
+// CreatePlan is a validated CreateInstances request: everything the
+// transaction needs, with defaults applied and names expanded.
+type CreatePlan struct {
+	TeamID             string
+	Zone               *Zone
+	Type               *InstanceType
+	Offer              *Offer
+	Image              *Image // nil without an image
+	IpxeURL            string
+	ChargeType         string
+	Period             int
+	InternetChargeType string
+	BandwidthMbps      int
+	TrafficPackageTB   float64
+	ClusterID          string
+	Amount             int
+	Names              []string
+	Hostnames          []string
+	// Password is the requested password; "" means one is generated per
+	// instance (also when keys are ignored on a Windows image).
+	Password          string
+	KeyID             string
+	SSHKeys           []string
+	RaidConfig        *RaidConfig
+	Partitions        []Partition
+	Nic               Nic
+	UserData          string
+	EnableIPv6        bool
+	SubnetID          string
+	ResourceGroupID   string
+	Tags              []Tag
+	UsePocVoucher     bool
+	EnableGatewayMode bool
+	// Price of one instance: PREPAID for the whole period, POSTPAID per hour.
+	Price Quote
+}
+
+// Total returns what the order debits: amount × the PREPAID price, or 0
+// for POSTPAID (which accrues) and for orders paid by a POC voucher.
+func (p *CreatePlan) Total() Money {
+	if p.ChargeType != ChargeTypePrepaid || p.UsePocVoucher {
+		return 0
+	}
+	return p.Price.Total() * Money(p.Amount)
+}
+
+// CreateContext is what ValidateCreate checks a request against.
+type CreateContext struct {
+	Catalog *Catalog
+	Team    *Team
+	// Version is the API version: sshKeys only exist in 2022-11-20.
+	Version string
+	Lookups CreateLookups
+}
+
+// Version2022 is the bmc API version that still takes sshKeys.
+const Version2022 = "2022-11-20"
+
+func missing(field string) *Error {
+	return Errorf("MISSING_PARAMETER", "The parameter %s is required.", field)
+}
+
+func invalid(format string, args ...any) *Error {
+	return Errorf("INVALID_PARAMETER", format, args...)
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// ValidateCreate checks a CreateInstances request in the order of
+// ACTIONS.md §3.1.9 (steps 1–14; quota, stock and balance are checked in
+// the transaction) and returns the plan or the first failure.
+func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateContext) (*CreatePlan, error) {
+	plan := &CreatePlan{TeamID: c.Team.ID, Amount: 1, BandwidthMbps: 1, EnableIPv6: true}
+
+	// 1. Required fields, enums and ranges.
+	for _, f := range []struct {
+		name string
+		v    *string
+	}{{"zoneId", in.ZoneID}, {"instanceChargeType", in.InstanceChargeType}, {"instanceTypeId", in.InstanceTypeID}, {"internetChargeType", in.InternetChargeType}} {
+		if str(f.v) == "" {
+			return nil, missing(f.name)
+		}
+	}
+	plan.ChargeType = *in.InstanceChargeType
+	if plan.ChargeType != ChargeTypePrepaid && plan.ChargeType != ChargeTypePostpaid {
+		return nil, invalid("instanceChargeType must be PREPAID or POSTPAID.")
+	}
+	if plan.ChargeType == ChargeTypePrepaid {
+		if in.InstanceChargePrepaid == nil || in.InstanceChargePrepaid.Period == nil {
+			return nil, missing("instanceChargePrepaid.period")
+		}
+		plan.Period = *in.InstanceChargePrepaid.Period
+		if plan.Period < 1 || plan.Period > MaxPrepaidPeriod {
+			return nil, invalid("instanceChargePrepaid.period must be between 1 and %d months.", MaxPrepaidPeriod)
+		}
+	}
+	plan.InternetChargeType = *in.InternetChargeType
+	if !slices.Contains(InternetChargeTypes, plan.InternetChargeType) {
+		return nil, invalid("internetChargeType must be one of %s.", strings.Join(InternetChargeTypes, ", "))
+	}
+	if in.Amount != nil {
+		plan.Amount = *in.Amount
+		if plan.Amount < 1 || plan.Amount > MaxCreateAmount {
+			return nil, invalid("amount must be between 1 and %d.", MaxCreateAmount)
+		}
+	}
+	if in.InternetMaxBandwidthOut != nil {
+		plan.BandwidthMbps = *in.InternetMaxBandwidthOut
+		if plan.BandwidthMbps < 1 {
+			return nil, invalid("internetMaxBandwidthOut must be at least 1.")
+		}
+	}
+	if in.TrafficPackageSize != nil && *in.TrafficPackageSize < 0 {
+		return nil, invalid("trafficPackageSize must not be negative.")
+	}
+	if len(str(in.UserData)) > MaxUserDataBytes {
+		return nil, invalid("userData must be at most %d bytes.", MaxUserDataBytes)
+	}
+	plan.UserData = str(in.UserData)
+	if in.EnablePrimaryIPv6 != nil {
+		plan.EnableIPv6 = *in.EnablePrimaryIPv6
+	}
+
+	// 2. Zone. 3. Instance type.
+	zone, ok := c.Catalog.FindZone(*in.ZoneID)
+	if !ok {
+		return nil, Errorf("INVALID_ZONE_NOT_FOUND", "The specified zoneId `%s` is not found.", *in.ZoneID)
+	}
+	plan.Zone = zone
+	t, ok := c.Catalog.FindInstanceType(*in.InstanceTypeID)
+	if !ok {
+		return nil, Errorf("INVALID_INSTANCE_TYPE_NOT_FOUND", "The specified instanceTypeId `%s` is not found.", *in.InstanceTypeID)
+	}
+	plan.Type = t
+
+	// 4. Charge type: the account, then the zone. A type the zone does not
+	// sell at all can never be bought there: sold out [decision].
+	if plan.ChargeType == ChargeTypePostpaid && !c.Team.PostpaidAllowed {
+		return nil, Errorf("INVALID_CHARGE_TYPE_NOT_SUPPORT", "POSTPAID is not enabled for this account.")
+	}
+	if len(zone.ChargeTypes) > 0 && !slices.Contains(zone.ChargeTypes, plan.ChargeType) {
+		return nil, Errorf("OPERATION_DENIED_CHARGE_TYPE_NOT_SUPPORT", "%s is not offered in %s.", plan.ChargeType, zone.ID)
+	}
+	offer, ok := c.Catalog.FindOffer(zone.ID, t.ID)
+	if !ok {
+		return nil, Errorf("RESOURCES_SOLDOUT_INSTANCE_TYPE", "%s is not sold in %s.", t.ID, zone.ID)
+	}
+	plan.Offer = offer
+
+	// 5. Network offer.
+	if !slices.Contains(offer.InternetChargeTypes, plan.InternetChargeType) {
+		return nil, Errorf("OPERATION_FILED_INTERNET_CHARGE_TYPE_NOT_SUPPORT", "%s is not offered for %s in %s.", plan.InternetChargeType, t.ID, zone.ID)
+	}
+	if plan.BandwidthMbps > t.MaxBandwidthMbps {
+		return nil, Errorf("INVALID_BANDWIDTH_VALUE_EXCEED_MAXIMUM", "internetMaxBandwidthOut must be at most %d Mbps for %s.", t.MaxBandwidthMbps, t.ID)
+	}
+	if plan.InternetChargeType == InternetByTrafficPackage {
+		plan.TrafficPackageTB = offer.DefaultTrafficPackageTB
+		if in.TrafficPackageSize != nil {
+			plan.TrafficPackageTB = *in.TrafficPackageSize
+		}
+	}
+	if plan.InternetChargeType == InternetByBandwidthCluster {
+		if str(in.ClusterID) == "" {
+			return nil, missing("clusterId")
+		}
+		plan.ClusterID = *in.ClusterID
+	}
+
+	// 6. Image or iPXE.
+	if str(in.ImageID) != "" && str(in.IpxeURL) != "" {
+		return nil, invalid("Give either imageId or ipxeUrl, not both.")
+	}
+	if id := str(in.ImageID); id != "" {
+		img, ok := c.Catalog.FindImage(id)
+		if !ok || !img.FitsType(t.ID) {
+			return nil, Errorf("INVALID_IMAGE_NOT_FOUND", "The specified imageId `%s` is not found for %s.", id, t.ID)
+		}
+		plan.Image = img
+	}
+	if u := str(in.IpxeURL); u != "" {
+		if parsed, err := url.Parse(u); u != "netboot" && (err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "") {
+			return nil, invalid("ipxeUrl must be an http(s) URL or netboot.")
+		}
+		plan.IpxeURL = u
+	}
+
+	// 7. Login.
+	password, keyID := str(in.Password), str(in.KeyID)
+	sshKeys := in.SSHKeys
+	if c.Version != Version2022 {
+		sshKeys = nil // unknown field on 2026-02-01: ignored
+	}
+	given := 0
+	for _, set := range []bool{password != "", keyID != "", len(sshKeys) > 0} {
+		if set {
+			given++
+		}
+	}
+	if given > 1 {
+		return nil, Errorf("INVALID_PARAMETER_INSTANCE_LOGIN_CONFLICT", "Give only one of password, keyId and sshKeys.")
+	}
+	if password != "" {
+		if err := ValidatePassword(password); err != nil {
+			return nil, err
+		}
+		plan.Password = password
+	}
+	if keyID != "" {
+		ok, err := c.Lookups.KeyPairExists(ctx, c.Team.ID, keyID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, Errorf("INVALID_KEY_PAIR_NOT_FOUND", "The key pair %s does not exist.", keyID)
+		}
+		plan.KeyID = keyID
+	}
+	if len(sshKeys) > 0 {
+		if err := ValidateSSHKeys(sshKeys); err != nil {
+			return nil, err
+		}
+		plan.SSHKeys = sshKeys
+	}
+	if plan.Image == nil || plan.Image.OSType != "linux" {
+		// Keys need a Linux image; otherwise a password is generated
+		// (ACTIONS.md §3.1.3). keyId is still echoed as requested.
+		plan.SSHKeys = nil
+	}
+
+	// 8. Names.
+	var nameErr *Error
+	if plan.Names, nameErr = ExpandInstanceNames(defaultString(str(in.InstanceName), "instance"), plan.Amount); nameErr != nil {
+		return nil, nameErr
+	}
+	if plan.Hostnames, nameErr = ExpandHostnames(defaultString(str(in.Hostname), "hostname"), plan.Amount); nameErr != nil {
+		return nil, nameErr
+	}
+
+	// 9. RAID. 10. Partitions. 11. NIC.
+	if in.RaidConfig != nil && (in.RaidConfig.RaidType != nil || len(in.RaidConfig.CustomRaids) > 0) {
+		if err := ValidateRaid(in.RaidConfig, t); err != nil {
+			return nil, err
+		}
+		plan.RaidConfig = in.RaidConfig
+	}
+	if len(in.Partitions) > 0 {
+		if err := ValidatePartitions(in.Partitions, plan.Image, RaidUsableGB(plan.RaidConfig, t)); err != nil {
+			return nil, err
+		}
+		plan.Partitions = in.Partitions
+	}
+	nic, nicErr := ResolveNic(in.Nic, t)
+	if nicErr != nil {
+		return nil, nicErr
+	}
+	plan.Nic = nic
+
+	// 12. Subnet.
+	if id := str(in.SubnetID); id != "" {
+		sub, err := c.Lookups.SubnetForCreate(ctx, c.Team.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case sub == nil:
+			return nil, Errorf("INVALID_SUBNET_NOT_FOUND", "The subnet %s does not exist.", id)
+		case sub.ZoneID != zone.ID:
+			return nil, Errorf("INVALID_SUBNET_ZONE_MISMATCH", "The subnet %s is in %s, not %s.", id, sub.ZoneID, zone.ID)
+		case sub.Status != "AVAILABLE":
+			return nil, Errorf("OPERATION_DENIED_SUBNET_STATUS_NOT_SUPPORT", "The subnet %s is %s.", id, sub.Status)
+		case !t.SupportSubnet:
+			return nil, Errorf("OPERATION_DENIED_INSTANCE_NOT_SUPPORT_SUBNET", "%s does not support subnets.", t.ID)
+		case sub.FreeIPs < plan.Amount:
+			return nil, Errorf("INVALID_SUBNET_PRIVATE_IP_INSUFFICIENT", "The subnet %s has %d free IPs, %d needed.", id, sub.FreeIPs, plan.Amount)
+		}
+		plan.SubnetID = id
+	}
+
+	// 13. Resource group.
+	var err error
+	if plan.ResourceGroupID, err = c.Lookups.ResourceGroupID(ctx, c.Team.ID, str(in.ResourceGroupID)); err != nil {
+		return nil, err
+	}
+
+	// 14. Tags, marketing, gateway mode.
+	if in.Tags != nil {
+		seen := map[string]bool{}
+		for _, tag := range in.Tags.Tags {
+			k, v := str(tag.Key), str(tag.Value)
+			if k == "" || len(k) > 128 || v == "" || len(v) > 128 {
+				return nil, invalid("Tag keys and values must be 1 to 128 characters.")
+			}
+			if seen[k] {
+				return nil, invalid("Tag key %s is given twice.", k)
+			}
+			seen[k] = true
+			plan.Tags = append(plan.Tags, Tag{Key: &k, Value: &v})
+		}
+	}
+	if m := in.MarketingOptions; m != nil && m.UsePocVoucher != nil && *m.UsePocVoucher {
+		if c.Team.PocVouchers < 1 {
+			return nil, Errorf("OPERATION_DENIED_POC_VOUCHER_NOT_FOUND", "The account has no POC voucher.")
+		}
+		plan.UsePocVoucher = true
+	}
+	if in.EnableGatewayMode != nil && *in.EnableGatewayMode {
+		if !c.Team.GatewayModeAllowed {
+			return nil, Errorf("UNAUTHORIZED_OPERATION", "Gateway mode is not enabled for this account.")
+		}
+		plan.EnableGatewayMode = true
+	}
+
+	plan.Price = PriceOf(PriceInput{Offer: offer, ChargeType: plan.ChargeType, Period: plan.Period,
+		InternetChargeType: plan.InternetChargeType, BandwidthMbps: plan.BandwidthMbps, TrafficPackageTB: plan.TrafficPackageTB})
+	return plan, nil
+}
+
+func defaultString(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

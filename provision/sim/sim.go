@@ -1,0 +1,82 @@
+// Package sim is the default hardware driver: it simulates every step with
+// a delay and fails where a test or an operator injected a fault.
+package sim
+
+import (
+	"context"
+	"time"
+
+	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/provision"
+)
+
+// FaultSource says whether a step on a host must fail (sqlstore's
+// TakeFault, so faults are shared by every process on the database).
+type FaultSource interface {
+	TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (bool, error)
+}
+
+// Driver simulates hardware.
+type Driver struct {
+	// StepDelay is how long each step takes.
+	StepDelay time.Duration
+	Faults    FaultSource
+}
+
+var _ provision.Driver = (*Driver)(nil)
+
+// Name implements provision.Driver.
+func (d *Driver) Name() string { return "sim" }
+
+// step waits StepDelay (or until ctx ends) and fails if a fault is
+// injected for this step.
+func (d *Driver) step(ctx context.Context, h provision.Host, name string) error {
+	if d.StepDelay > 0 {
+		t := time.NewTimer(d.StepDelay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	if d.Faults == nil {
+		return nil
+	}
+	fail, err := d.Faults.TakeFault(ctx, h.ZoneID, h.InstanceTypeID, name)
+	if err != nil {
+		return err
+	}
+	if fail {
+		return &provision.PermanentError{Reason: "injected fault at " + name}
+	}
+	return nil
+}
+
+// SetPower implements provision.PowerSetter.
+func (d *Driver) SetPower(ctx context.Context, h provision.Host, on bool) error {
+	if on {
+		return d.step(ctx, h, provision.StepPowerOn)
+	}
+	return d.step(ctx, h, provision.StepPowerOff)
+}
+
+// SetBootDevice implements provision.BootDeviceSetter.
+func (d *Driver) SetBootDevice(ctx context.Context, h provision.Host, dev provision.BootDevice) error {
+	return d.step(ctx, h, provision.StepBootPXE)
+}
+
+// ConfigureRaid implements provision.RaidConfigurer.
+func (d *Driver) ConfigureRaid(ctx context.Context, h provision.Host, cfg *metalplane.RaidConfig) error {
+	return d.step(ctx, h, provision.StepRaid)
+}
+
+// InstallOS implements provision.Imager.
+func (d *Driver) InstallOS(ctx context.Context, h provision.Host, spec provision.InstallSpec) error {
+	return d.step(ctx, h, provision.StepInstallOS)
+}
+
+// AttachNetwork implements provision.NetworkAttacher.
+func (d *Driver) AttachNetwork(ctx context.Context, h provision.Host, n provision.NetworkSpec) error {
+	return d.step(ctx, h, provision.StepNetwork)
+}

@@ -1,0 +1,326 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/metalplane/metalplane"
+)
+
+// EnqueueFunc enqueues one provisioning job per instance on tx, so the jobs
+// commit with the order or not at all. The provision package supplies it.
+type EnqueueFunc func(ctx context.Context, tx *sql.Tx, instanceIDs []string) error
+
+// Lookups returns the database side of CreateInstances validation.
+func (db *DB) Lookups() metalplane.CreateLookups { return createLookups{db} }
+
+type createLookups struct{ db *DB }
+
+func (l createLookups) KeyPairExists(ctx context.Context, teamID, keyID string) (bool, error) {
+	var n int
+	err := l.db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM key_pairs WHERE team_id = $1 AND id = $2`, teamID, keyID).Scan(&n)
+	return n > 0, err
+}
+
+func (l createLookups) SubnetForCreate(ctx context.Context, teamID, subnetID string) (*metalplane.SubnetState, error) {
+	var s metalplane.SubnetState
+	var cidr string
+	err := l.db.SQL.QueryRowContext(ctx, `SELECT zone_id, status, cidr FROM subnets WHERE team_id = $1 AND id = $2`, teamID, subnetID).Scan(&s.ZoneID, &s.Status, &cidr)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	used, err := usedPrivateIPs(ctx, l.db.SQL, subnetID)
+	if err != nil {
+		return nil, err
+	}
+	s.FreeIPs = len(freePrivateIPs(cidr, used, -1))
+	return &s, nil
+}
+
+func (l createLookups) ResourceGroupID(ctx context.Context, teamID, id string) (string, error) {
+	if id == "" {
+		g, err := l.db.defaultResourceGroup(ctx, l.db.SQL, teamID)
+		if err != nil {
+			return "", err
+		}
+		return g.ID, nil
+	}
+	g, err := l.db.findResourceGroup(ctx, l.db.SQL, teamID, id)
+	if err != nil {
+		return "", err
+	}
+	return g.ID, nil
+}
+
+func usedPrivateIPs(ctx context.Context, q queryer, subnetID string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, `SELECT private_ip FROM instances WHERE subnet_id = $1 AND released = $2 AND private_ip <> ''`, subnetID, false)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	used := map[string]bool{}
+	for rows.Next() {
+		var ip string
+		if err := rows.Scan(&ip); err != nil {
+			return nil, err
+		}
+		used[ip] = true
+	}
+	return used, rows.Err()
+}
+
+// freePrivateIPs lists up to limit (all if < 0) free addresses of a
+// subnet in ascending order. The network address, the first host (the
+// gateway) and the broadcast address are never given out [decision].
+func freePrivateIPs(cidr string, used map[string]bool, limit int) []string {
+	p, err := netip.ParsePrefix(cidr)
+	if err != nil {
+		return nil
+	}
+	p = p.Masked()
+	var free []string
+	a := p.Addr().Next().Next() // skip network and gateway
+	for p.Contains(a) {
+		next := a.Next()
+		if !p.Contains(next) {
+			break // a is the broadcast address
+		}
+		if !used[a.String()] {
+			free = append(free, a.String())
+			if limit >= 0 && len(free) == limit {
+				break
+			}
+		}
+		a = next
+	}
+	return free
+}
+
+// CreateResult is the answer of CreateInstances.
+type CreateResult struct {
+	InstanceIDSet []string `json:"instanceIdSet"`
+	OrderNumber   string   `json:"orderNumber"`
+}
+
+// CreateInstances commits a validated plan in one transaction (DESIGN.md,
+// the create path): quota, hosts, public and private IPs, the PREPAID
+// debit, the order, the instances in PENDING, their provisioning jobs and,
+// when replay is set, the answer for identical retries. Any failure rolls
+// everything back. Returns OPERATION_DENIED_INSTANCE_QUOTA_EXCEED,
+// RESOURCES_SOLDOUT_INSTANCE_TYPE, RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT,
+// INVALID_SUBNET_PRIVATE_IP_INSUFFICIENT,
+// OPERATION_DENIED_BALANCE_INSUFFICIENT, or ErrReplayed when an identical
+// request committed first.
+func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, replay *Replay, enqueue EnqueueFunc) (*CreateResult, error) {
+	result := &CreateResult{OrderNumber: metalplane.NewOrderNumber()}
+	for range plan.Amount {
+		result.InstanceIDSet = append(result.InstanceIDSet, metalplane.NewInstanceID())
+	}
+	response, err := json.Marshal(result)
+	if err != nil {
+		return nil, err
+	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		return db.createTx(ctx, tx, plan, result, replay, response, enqueue)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return result, nil
+}
+
+func (db *DB) createTx(ctx context.Context, tx *sql.Tx, plan *metalplane.CreatePlan, result *CreateResult, replay *Replay, response []byte, enqueue EnqueueFunc) error {
+	if replay != nil {
+		// First, so a concurrent identical request waits here (PostgreSQL)
+		// and then rolls back instead of allocating anything.
+		if err := db.saveReplay(ctx, tx, *replay, response, true); err != nil {
+			return err
+		}
+	}
+	team, err := db.findTeamTx(ctx, tx, plan.TeamID)
+	if err != nil {
+		return err
+	}
+	// 15. Quota.
+	var live int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM instances WHERE team_id = $1 AND released = $2`, team.ID, false).Scan(&live); err != nil {
+		return fmt.Errorf("count instances: %w", err)
+	}
+	if live+plan.Amount > team.InstanceQuota {
+		return metalplane.Errorf("OPERATION_DENIED_INSTANCE_QUOTA_EXCEED", "The team has %d of %d instances; %d more would exceed the quota.", live, team.InstanceQuota, plan.Amount)
+	}
+	// 16. Stock: hosts, then public addresses.
+	hosts, err := db.pickFree(ctx, tx, `SELECT id FROM hosts WHERE zone_id = $1 AND instance_type_id = $2 AND state = $3 ORDER BY id LIMIT $4`,
+		plan.Zone.ID, plan.Type.ID, HostAvailable, plan.Amount)
+	if err != nil {
+		return fmt.Errorf("pick hosts: %w", err)
+	}
+	if len(hosts) == 0 {
+		return metalplane.Errorf("RESOURCES_SOLDOUT_INSTANCE_TYPE", "%s is sold out in %s.", plan.Type.ID, plan.Zone.ID)
+	}
+	if len(hosts) < plan.Amount {
+		return metalplane.Errorf("RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT", "Only %d %s hosts are free in %s.", len(hosts), plan.Type.ID, plan.Zone.ID)
+	}
+	ipv4, err := db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
+		plan.Zone.ID, 4, false, plan.Amount)
+	if err != nil {
+		return fmt.Errorf("pick IPv4: %w", err)
+	}
+	if len(ipv4) < plan.Amount {
+		return metalplane.Errorf("RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT", "Not enough public IPv4 addresses are free in %s.", plan.Zone.ID)
+	}
+	ipv6 := make([]string, plan.Amount)
+	if plan.EnableIPv6 {
+		if ipv6, err = db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
+			plan.Zone.ID, 6, false, plan.Amount); err != nil {
+			return fmt.Errorf("pick IPv6: %w", err)
+		}
+		if len(ipv6) < plan.Amount {
+			return metalplane.Errorf("RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT", "Not enough public IPv6 addresses are free in %s.", plan.Zone.ID)
+		}
+	}
+	private := make([]string, plan.Amount)
+	if plan.SubnetID != "" {
+		var cidr string
+		if err := tx.QueryRowContext(ctx, `SELECT cidr FROM subnets WHERE id = $1`+db.forUpdate(), plan.SubnetID).Scan(&cidr); err != nil {
+			return fmt.Errorf("lock subnet: %w", err)
+		}
+		used, err := usedPrivateIPs(ctx, tx, plan.SubnetID)
+		if err != nil {
+			return err
+		}
+		if private = freePrivateIPs(cidr, used, plan.Amount); len(private) < plan.Amount {
+			return metalplane.Errorf("INVALID_SUBNET_PRIVATE_IP_INSUFFICIENT", "The subnet %s has too few free IPs.", plan.SubnetID)
+		}
+	}
+	// 17. Balance.
+	total := plan.Total()
+	switch {
+	case plan.ChargeType == metalplane.ChargeTypePrepaid && team.Balance < total:
+		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "The order costs %s; the balance is %s.", total, team.Balance)
+	case plan.ChargeType == metalplane.ChargeTypePostpaid && team.Balance <= 0:
+		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "POSTPAID instances need a positive balance.")
+	}
+
+	// Everything is checked: write.
+	now := db.Now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (order_number, team_id, charge_type, amount, total, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		result.OrderNumber, team.ID, plan.ChargeType, plan.Amount, int64(total), now.Unix()); err != nil {
+		return fmt.Errorf("insert order: %w", err)
+	}
+	if total > 0 {
+		if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: team.ID, Amount: -total, Kind: metalplane.LedgerPrepaidCharge,
+			OrderNumber: result.OrderNumber, Note: fmt.Sprintf("%d × %s in %s for %d months", plan.Amount, plan.Type.ID, plan.Zone.ID, plan.Period)}); err != nil {
+			return err
+		}
+	}
+	if plan.UsePocVoucher {
+		if _, err := tx.ExecContext(ctx, `UPDATE teams SET poc_vouchers = poc_vouchers - 1 WHERE id = $1`, team.ID); err != nil {
+			return err
+		}
+	}
+	raidJSON, partsJSON, tagsJSON, keysJSON := jsonOrEmpty(plan.RaidConfig), jsonOrEmpty(plan.Partitions), jsonOrEmpty(plan.Tags), jsonOrEmpty(plan.SSHKeys)
+	imageID := ""
+	if plan.Image != nil {
+		imageID = plan.Image.ID
+	}
+	periodPrice, hourlyPrice := metalplane.Money(0), metalplane.Money(0)
+	if plan.ChargeType == metalplane.ChargeTypePrepaid {
+		if !plan.UsePocVoucher {
+			periodPrice = plan.Price.Total()
+		}
+	} else {
+		hourlyPrice = plan.Price.Total()
+	}
+	for i, id := range result.InstanceIDSet {
+		password := plan.Password
+		if password == "" {
+			password = metalplane.GeneratePassword()
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, team_id, order_number, zone_id, instance_type_id, host_id, name, hostname, image_id, ipxe_url,
+			charge_type, period, auto_renew, internet_charge_type, bandwidth_out_mbps, traffic_package_tb, cluster_id, resource_group_id, key_id, status,
+			failure_reason, public_ipv4, public_ipv6, private_ip, subnet_id, raid_config, partitions, wan_name, lan_name, tags, enable_gateway_mode,
+			password, ssh_keys, user_data, period_price, hourly_price, provision_step, create_time, expired_time, recycled_at, released)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, '', $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
+			$31, $32, $33, $34, $35, 0, $36, 0, 0, $37)`,
+			id, team.ID, result.OrderNumber, plan.Zone.ID, plan.Type.ID, hosts[i], plan.Names[i], plan.Hostnames[i], imageID, plan.IpxeURL,
+			plan.ChargeType, plan.Period, plan.ChargeType == metalplane.ChargeTypePrepaid, plan.InternetChargeType, plan.BandwidthMbps, plan.TrafficPackageTB,
+			plan.ClusterID, plan.ResourceGroupID, plan.KeyID, string(metalplane.StatusPending), ipv4[i], ipv6[i], private[i], plan.SubnetID,
+			raidJSON, partsJSON, *plan.Nic.WanName, *plan.Nic.LanName, tagsJSON, plan.EnableGatewayMode,
+			password, keysJSON, plan.UserData, int64(periodPrice), int64(hourlyPrice), now.Unix(), false)
+		if err != nil {
+			return fmt.Errorf("insert instance: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = $2, updated_at = $3 WHERE id = $4`, HostAllocated, id, now.Unix(), hosts[i]); err != nil {
+			return fmt.Errorf("allocate host: %w", err)
+		}
+		for _, addr := range []string{ipv4[i], ipv6[i]} {
+			if addr == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET instance_id = $1 WHERE address = $2`, id, addr); err != nil {
+				return fmt.Errorf("allocate address: %w", err)
+			}
+		}
+		for _, tag := range plan.Tags {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO instance_tags (instance_id, tag_key, tag_value) VALUES ($1, $2, $3)`, id, *tag.Key, *tag.Value); err != nil {
+				return fmt.Errorf("insert tag: %w", err)
+			}
+		}
+		if err := db.addEventTx(ctx, tx, id, "created", "", "", fmt.Sprintf("order %s, host %s", result.OrderNumber, hosts[i])); err != nil {
+			return err
+		}
+	}
+	if enqueue != nil {
+		if err := enqueue(ctx, tx, result.InstanceIDSet); err != nil {
+			return fmt.Errorf("enqueue provisioning: %w", err)
+		}
+	}
+	return nil
+}
+
+// pickFree selects free rows for allocation. On PostgreSQL, rows locked by
+// a concurrent purchase are skipped rather than waited for, and the rows
+// returned stay locked until the transaction ends.
+func (db *DB) pickFree(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, query+db.skipLocked(), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// jsonOrEmpty encodes v, or returns "" for nil and empty values.
+func jsonOrEmpty(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" || string(b) == "[]" {
+		return ""
+	}
+	return string(b)
+}
+
+// addEventTx records what happened to an instance.
+func (db *DB) addEventTx(ctx context.Context, q queryer, instanceID, kind, step, driver, detail string) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO instance_events (instance_id, at_ms, kind, step, driver, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		instanceID, db.Now().UnixMilli(), kind, step, driver, detail)
+	if err != nil {
+		return fmt.Errorf("record event: %w", err)
+	}
+	return nil
+}

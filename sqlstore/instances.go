@@ -1,0 +1,219 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/metalplane/metalplane"
+)
+
+// instanceColumns are read by scanInstance; secrets are never selected
+// here (see FindProvisionSecrets).
+const instanceColumns = `id, team_id, order_number, zone_id, instance_type_id, host_id, name, hostname, image_id, ipxe_url,
+	charge_type, period, auto_renew, internet_charge_type, bandwidth_out_mbps, traffic_package_tb, cluster_id, resource_group_id, key_id, status,
+	failure_reason, public_ipv4, public_ipv6, private_ip, subnet_id, raid_config, partitions, wan_name, lan_name, tags, enable_gateway_mode,
+	create_time, expired_time`
+
+func scanInstance(row interface{ Scan(...any) error }) (*metalplane.Instance, error) {
+	var in metalplane.Instance
+	var status, raid, parts, wan, lan, tags string
+	var created, expired int64
+	err := row.Scan(&in.ID, &in.TeamID, &in.OrderNumber, &in.ZoneID, &in.InstanceTypeID, &in.HostID, &in.Name, &in.Hostname, &in.ImageID, &in.IpxeURL,
+		&in.ChargeType, &in.Period, &in.AutoRenew, &in.InternetChargeType, &in.BandwidthOutMbps, &in.TrafficPackageTB, &in.ClusterID, &in.ResourceGroupID, &in.KeyID, &status,
+		&in.FailureReason, &in.PublicIPv4, &in.PublicIPv6, &in.PrivateIP, &in.SubnetID, &raid, &parts, &wan, &lan, &tags, &in.EnableGatewayMode,
+		&created, &expired)
+	if err != nil {
+		return nil, err
+	}
+	in.Status = metalplane.InstanceStatus(status)
+	in.Nic = metalplane.Nic{WanName: &wan, LanName: &lan}
+	if raid != "" {
+		if err := json.Unmarshal([]byte(raid), &in.RaidConfig); err != nil {
+			return nil, fmt.Errorf("instance %s raid_config: %w", in.ID, err)
+		}
+	}
+	if parts != "" {
+		if err := json.Unmarshal([]byte(parts), &in.Partitions); err != nil {
+			return nil, fmt.Errorf("instance %s partitions: %w", in.ID, err)
+		}
+	}
+	if tags != "" {
+		if err := json.Unmarshal([]byte(tags), &in.Tags); err != nil {
+			return nil, fmt.Errorf("instance %s tags: %w", in.ID, err)
+		}
+	}
+	in.CreateTime = time.Unix(created, 0).UTC()
+	if expired > 0 {
+		in.ExpiredTime = time.Unix(expired, 0).UTC()
+	}
+	return &in, nil
+}
+
+// InstanceFilter selects a team's live (not released) instances; empty
+// fields match everything. Name and Hostname ending in * match by prefix.
+type InstanceFilter struct {
+	TeamID             string
+	IDs                []string
+	ZoneID             string
+	ResourceGroupID    string
+	InstanceTypeID     string
+	InternetChargeType string
+	ImageID            string
+	SubnetID           string
+	Status             string
+	Name               string
+	Hostname           string
+	PublicIPs          []string
+	PrivateIPs         []string
+	TagKeys            []string
+	Tags               [][2]string
+	// Offset and Limit page the result; Limit 0 means no limit.
+	Offset int
+	Limit  int
+}
+
+// where builds the WHERE clause of a filter.
+func (f *InstanceFilter) where() (string, []any) {
+	conds := []string{"team_id = $1", "released = $2"}
+	args := []any{f.TeamID, false}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	in := func(col string, vals []string) {
+		ph := make([]string, len(vals))
+		for i, v := range vals {
+			ph[i] = arg(v)
+		}
+		conds = append(conds, col+" IN ("+strings.Join(ph, ", ")+")")
+	}
+	if len(f.IDs) > 0 {
+		in("id", f.IDs)
+	}
+	for _, eq := range []struct{ col, v string }{
+		{"zone_id", f.ZoneID}, {"resource_group_id", f.ResourceGroupID}, {"instance_type_id", f.InstanceTypeID},
+		{"internet_charge_type", f.InternetChargeType}, {"image_id", f.ImageID}, {"subnet_id", f.SubnetID}, {"status", f.Status},
+	} {
+		if eq.v != "" {
+			conds = append(conds, eq.col+" = "+arg(eq.v))
+		}
+	}
+	for _, m := range []struct{ col, v string }{{"name", f.Name}, {"hostname", f.Hostname}} {
+		switch {
+		case m.v == "":
+		case strings.HasSuffix(m.v, "*"):
+			// Prefix match as a range, so the (team_id, name) index serves
+			// it on both databases without LIKE escaping rules.
+			prefix := strings.TrimSuffix(m.v, "*")
+			if prefix != "" {
+				conds = append(conds, m.col+" >= "+arg(prefix), m.col+" < "+arg(prefix+"\U0010FFFF"))
+			}
+		default:
+			conds = append(conds, m.col+" = "+arg(m.v))
+		}
+	}
+	if len(f.PublicIPs) > 0 {
+		ph := make([]string, len(f.PublicIPs))
+		for i, v := range f.PublicIPs {
+			ph[i] = arg(v)
+		}
+		list := strings.Join(ph, ", ")
+		conds = append(conds, "(public_ipv4 IN ("+list+") OR public_ipv6 IN ("+list+"))")
+	}
+	if len(f.PrivateIPs) > 0 {
+		in("private_ip", f.PrivateIPs)
+	}
+	for _, k := range f.TagKeys {
+		conds = append(conds, "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = instances.id AND t.tag_key = "+arg(k)+")")
+	}
+	for _, kv := range f.Tags {
+		conds = append(conds, "EXISTS (SELECT 1 FROM instance_tags t WHERE t.instance_id = instances.id AND t.tag_key = "+arg(kv[0])+" AND t.tag_value = "+arg(kv[1])+")")
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// FindInstances returns the page of matching instances, oldest first, and
+// the number of matches.
+func (db *DB) FindInstances(ctx context.Context, f InstanceFilter) ([]*metalplane.Instance, int, error) {
+	where, args := f.where()
+	var total int
+	if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM instances WHERE `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count instances: %w", err)
+	}
+	if total == 0 || (f.Limit > 0 && f.Offset >= total) {
+		return []*metalplane.Instance{}, total, nil
+	}
+	q := `SELECT ` + instanceColumns + ` FROM instances WHERE ` + where + ` ORDER BY create_time, id`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, f.Offset)
+	}
+	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find instances: %w", err)
+	}
+	defer rows.Close()
+	out := []*metalplane.Instance{}
+	for rows.Next() {
+		in, err := scanInstance(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, in)
+	}
+	return out, total, rows.Err()
+}
+
+// FindInstance returns the team's live instance. Returns
+// INVALID_INSTANCE_NOT_FOUND.
+func (db *DB) FindInstance(ctx context.Context, teamID, id string) (*metalplane.Instance, error) {
+	in, err := scanInstance(db.SQL.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE team_id = $1 AND id = $2 AND released = $3`, teamID, id, false))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, metalplane.Errorf("INVALID_INSTANCE_NOT_FOUND", "The instance %s does not exist.", id)
+	}
+	return in, err
+}
+
+// FindInstanceByID returns any instance by id, released or not (operators
+// and workers).
+func (db *DB) FindInstanceByID(ctx context.Context, id string) (*metalplane.Instance, error) {
+	in, err := scanInstance(db.SQL.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("instance %s: %w", id, ErrNotFound)
+	}
+	return in, err
+}
+
+// Event is one recorded transition of an instance.
+type Event struct {
+	InstanceID string
+	At         time.Time
+	Kind       string
+	Step       string
+	Driver     string
+	Detail     string
+}
+
+// InstanceEvents returns the history of an instance, oldest first.
+func (db *DB) InstanceEvents(ctx context.Context, instanceID string) ([]Event, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT instance_id, at_ms, kind, step, driver, detail FROM instance_events WHERE instance_id = $1 ORDER BY id`, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.InstanceID, &at, &e.Kind, &e.Step, &e.Driver, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

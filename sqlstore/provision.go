@@ -1,0 +1,205 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/metalplane/metalplane"
+)
+
+// ProvisionTarget is what the provisioner needs to build an instance,
+// secrets included. It never leaves the provisioner.
+type ProvisionTarget struct {
+	Instance *metalplane.Instance
+	Step     int
+	Password string
+	SSHKeys  []string
+	UserData string
+	// PublicKeys are the key pair's keys when the instance has a keyId.
+	PublicKeys string
+}
+
+// BeginProvision moves a PENDING instance to CREATING and returns it with
+// its secrets and the last step done. done is true when there is nothing
+// left to do (the instance finished or failed already, or was removed):
+// the job must then end without touching anything.
+func (db *DB) BeginProvision(ctx context.Context, instanceID, driver string) (target *ProvisionTarget, done bool, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var status, password, sshKeys, userData string
+		var step int
+		err := tx.QueryRowContext(ctx, `SELECT status, provision_step, password, ssh_keys, user_data FROM instances WHERE id = $1 AND released = $2`+db.forUpdate(), instanceID, false).
+			Scan(&status, &step, &password, &sshKeys, &userData)
+		if errors.Is(err, sql.ErrNoRows) {
+			done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch metalplane.InstanceStatus(status) {
+		case metalplane.StatusPending:
+			if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1 WHERE id = $2`, string(metalplane.StatusCreating), instanceID); err != nil {
+				return err
+			}
+			if err := db.addEventTx(ctx, tx, instanceID, "status", "", driver, "PENDING → CREATING"); err != nil {
+				return err
+			}
+		case metalplane.StatusCreating:
+			if err := db.addEventTx(ctx, tx, instanceID, "resumed", "", driver, fmt.Sprintf("resuming after step %d", step)); err != nil {
+				return err
+			}
+		default:
+			done = true
+			return nil
+		}
+		in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`, instanceID))
+		if err != nil {
+			return err
+		}
+		target = &ProvisionTarget{Instance: in, Step: step, Password: password, UserData: userData}
+		if sshKeys != "" {
+			if err := json.Unmarshal([]byte(sshKeys), &target.SSHKeys); err != nil {
+				return fmt.Errorf("ssh_keys: %w", err)
+			}
+		}
+		if in.KeyID != "" {
+			// A key pair deleted since the purchase leaves nothing to install.
+			err := tx.QueryRowContext(ctx, `SELECT public_key FROM key_pairs WHERE id = $1`, in.KeyID).Scan(&target.PublicKeys)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		return nil
+	})
+	return target, done, err
+}
+
+// CompleteStep records that step n of the instance's provisioning is done,
+// so a resumed job skips it. Returns false if the instance is no longer
+// CREATING (another worker finished it).
+func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepName, driver string) (bool, error) {
+	ok := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE instances SET provision_step = $1 WHERE id = $2 AND status = $3 AND provision_step < $1`,
+			n, instanceID, string(metalplane.StatusCreating))
+		if err != nil {
+			return err
+		}
+		if rows, _ := res.RowsAffected(); rows == 0 {
+			return nil
+		}
+		ok = true
+		return db.addEventTx(ctx, tx, instanceID, "step", stepName, driver, "done")
+	})
+	return ok, err
+}
+
+// FinishProvision moves a CREATING instance to RUNNING; PREPAID instances
+// expire `period` months after creation.
+func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`+db.forUpdate(), instanceID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if in.Status != metalplane.StatusCreating {
+			return nil
+		}
+		var expired int64
+		if in.ChargeType == metalplane.ChargeTypePrepaid {
+			expired = in.CreateTime.AddDate(0, in.Period, 0).Unix()
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2 WHERE id = $3`, string(metalplane.StatusRunning), expired, instanceID); err != nil {
+			return err
+		}
+		return db.addEventTx(ctx, tx, instanceID, "status", "", driver, "CREATING → RUNNING")
+	})
+}
+
+// FailProvision ends a provision in CREATE_FAILED: the host goes to
+// maintenance (not back to stock), public and private IPs are freed, and a
+// PREPAID charge is refunded exactly once.
+func (db *DB) FailProvision(ctx context.Context, instanceID, step, driver, reason string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`+db.forUpdate(), instanceID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if in.Status != metalplane.StatusCreating && in.Status != metalplane.StatusPending {
+			return nil
+		}
+		var periodPrice int64
+		if err := tx.QueryRowContext(ctx, `SELECT period_price FROM instances WHERE id = $1`, instanceID).Scan(&periodPrice); err != nil {
+			return err
+		}
+		if _, err := db.findTeamTx(ctx, tx, in.TeamID); err != nil {
+			return err
+		}
+		now := db.Now().Unix()
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2, public_ipv4 = '', public_ipv6 = '', private_ip = '' WHERE id = $3`,
+			string(metalplane.StatusCreateFailed), reason, instanceID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4`,
+			HostMaintenance, fmt.Sprintf("provision of %s failed at %s: %s", instanceID, step, reason), now, in.HostID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET instance_id = NULL WHERE instance_id = $1`, instanceID); err != nil {
+			return err
+		}
+		if periodPrice > 0 {
+			if _, err := db.addLedgerOnceTx(ctx, tx, metalplane.LedgerEntry{TeamID: in.TeamID, Amount: metalplane.Money(periodPrice), Kind: metalplane.LedgerRefund,
+				OrderNumber: in.OrderNumber, InstanceID: instanceID, Note: "refund of a failed provision"}, "refund:"+instanceID); err != nil {
+				return err
+			}
+		}
+		return db.addEventTx(ctx, tx, instanceID, "status", step, driver, "CREATING → CREATE_FAILED: "+reason)
+	})
+}
+
+// Fault is an injected provisioning failure: the next Remaining provisions
+// in ZoneID of InstanceTypeID (empty = any) fail at Step.
+type Fault struct {
+	ID             int64
+	ZoneID         string
+	InstanceTypeID string
+	Step           string
+	Remaining      int
+}
+
+// InjectFault adds a fault for the sim driver.
+func (db *DB) InjectFault(ctx context.Context, f Fault) error {
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO fault_injections (zone_id, instance_type_id, step, remaining) VALUES ($1, $2, $3, $4)`,
+		f.ZoneID, f.InstanceTypeID, f.Step, f.Remaining)
+	return err
+}
+
+// TakeFault consumes one matching fault, reporting whether the step must
+// fail. Several workers never consume the same unit twice.
+func (db *DB) TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (bool, error) {
+	taken := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM fault_injections WHERE remaining > 0 AND step = $1 AND (zone_id = '' OR zone_id = $2) AND (instance_type_id = '' OR instance_type_id = $3) ORDER BY id LIMIT 1`+db.forUpdate(),
+			step, zoneID, instanceTypeID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		taken = true
+		_, err = tx.ExecContext(ctx, `UPDATE fault_injections SET remaining = remaining - 1 WHERE id = $1`, id)
+		return err
+	})
+	return taken, err
+}
