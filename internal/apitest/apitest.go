@@ -67,6 +67,12 @@ type Env struct {
 type Options struct {
 	// CatalogPath replaces the demo catalog.
 	CatalogPath string
+	// NoWorkers leaves instances PENDING (no provisioning).
+	NoWorkers bool
+	// SimStepDelay slows the sim driver down.
+	SimStepDelay time.Duration
+	// Logger replaces the discarding logger.
+	Logger *slog.Logger
 }
 
 // Start boots metalplane on the database dsn (see testdb) on a free
@@ -82,10 +88,13 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if os.Getenv("METALPLANE_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
+	if o.Logger != nil {
+		logger = o.Logger
+	}
 	ctx := context.Background()
 	a, err := app.Open(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Database: dsn, CatalogPath: o.CatalogPath,
-		Logger: logger, NowFunc: clock.Now, Migrate: true,
+		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
 	})
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)
