@@ -74,6 +74,7 @@ type App struct {
 	served   chan error
 
 	workersStarted bool
+	stopPurge      chan struct{}
 }
 
 // Open opens the database, migrates it, loads and syncs the catalog and
@@ -248,6 +249,8 @@ func (a *App) Start(ctx context.Context) error {
 		a.workersStarted = true
 	}
 	go func() { a.served <- a.http.Serve(ln) }()
+	a.stopPurge = make(chan struct{})
+	go a.purgeReplays(a.stopPurge)
 	a.ready.Store(true)
 	return nil
 }
@@ -267,6 +270,9 @@ func (a *App) URL() string {
 // database.
 func (a *App) Close(ctx context.Context) error {
 	a.ready.Store(false)
+	if a.stopPurge != nil {
+		close(a.stopPurge)
+	}
 	var errs []error
 	if a.http != nil {
 		if err := a.http.Shutdown(ctx); err != nil {
@@ -283,4 +289,21 @@ func (a *App) Close(ctx context.Context) error {
 	}
 	errs = append(errs, a.DB.Close())
 	return errors.Join(errs...)
+}
+
+// purgeReplays forgets stored answers of signed requests once their
+// signatures have expired; running it on every replica is harmless.
+func (a *App) purgeReplays(stop chan struct{}) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			if err := a.DB.PurgeReplays(context.Background()); err != nil {
+				a.Config.Logger.Warn("purge replays", "err", err)
+			}
+		}
+	}
 }
