@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxUserDataBytes bounds userData (ACTIONS.md §3.1.1: 32 KB, counted in
@@ -333,7 +334,8 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 		seen := map[string]bool{}
 		for _, tag := range in.Tags.Tags {
 			k, v := str(tag.Key), str(tag.Value)
-			if k == "" || len(k) > 128 || v == "" || len(v) > 128 {
+			// 1–128 characters (ACTIONS.md §5.12), not bytes.
+			if k == "" || utf8.RuneCountInString(k) > 128 || v == "" || utf8.RuneCountInString(v) > 128 {
 				return nil, invalid("Tag keys and values must be 1 to 128 characters.")
 			}
 			if seen[k] {

@@ -14,9 +14,11 @@ import (
 // DELETING, the subnet is simply absent afterwards. Terraform's waiters
 // accept both (AVAILABLE is their target; "gone" ends the delete wait).
 //
-// [decision] Without VPCs there is nothing to overlap with: CIDR blocks of
-// one team may overlap, even in the same zone, as two separate VPCs may.
-// Each subnet is its own layer-2 network, so overlapping ranges never meet.
+// [decision] Overlapping CIDR blocks are allowed, even for one team in one
+// zone: the overlap codes of the spec belong to VPCs, which do not exist
+// here, and each subnet is a separate private network (as subnets of two
+// different VPCs would be), so its addresses are only ever compared with
+// its own members'.
 type Subnet struct {
 	ID     string
 	TeamID string

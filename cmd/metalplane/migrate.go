@@ -5,10 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+
+	"github.com/metalplane/metalplane/provision"
 )
 
-// runMigrate applies pending migrations and exits: the deploy step of a
-// setup whose servers run with --no-migrate.
+// runMigrate applies pending migrations, ours and then the job queue's
+// (River keeps its tables in the same database), and exits: the deploy step
+// of a setup whose servers run with --no-migrate.
 func (m *Main) runMigrate(ctx context.Context, args []string) error {
 	var d dbFlags
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
@@ -34,6 +37,9 @@ func (m *Main) runMigrate(ctx context.Context, args []string) error {
 	defer db.Close()
 	if err := db.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate %s: %w", describeDSN(d.DSN()), err)
+	}
+	if err := provision.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("migrate the job queue in %s: %w", describeDSN(d.DSN()), err)
 	}
 	fmt.Fprintf(m.Stdout, "database schema is up to date (%s)\n", describeDSN(d.DSN()))
 	return nil
