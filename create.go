@@ -213,66 +213,16 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 		plan.ClusterID = *in.ClusterID
 	}
 
-	// 6. Image or iPXE.
-	if str(in.ImageID) != "" && str(in.IpxeURL) != "" {
-		return nil, invalid("Give either imageId or ipxeUrl, not both.")
+	// 6. Image or iPXE. 7. Login.
+	var err error
+	if plan.Image, plan.IpxeURL, err = resolveBoot(c.Catalog, t, str(in.ImageID), str(in.IpxeURL)); err != nil {
+		return nil, err
 	}
-	if id := str(in.ImageID); id != "" {
-		img, ok := c.Catalog.FindImage(id)
-		if !ok || !img.FitsType(t.ID) {
-			return nil, Errorf("INVALID_IMAGE_NOT_FOUND", "The specified imageId `%s` is not found for %s.", id, t.ID)
-		}
-		plan.Image = img
+	login, err := resolveLogin(ctx, c, plan.Image, str(in.Password), str(in.KeyID), in.SSHKeys)
+	if err != nil {
+		return nil, err
 	}
-	if u := str(in.IpxeURL); u != "" {
-		if parsed, err := url.Parse(u); u != "netboot" && (err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "") {
-			return nil, invalid("ipxeUrl must be an http(s) URL or netboot.")
-		}
-		plan.IpxeURL = u
-	}
-
-	// 7. Login.
-	password, keyID := str(in.Password), str(in.KeyID)
-	sshKeys := in.SSHKeys
-	if c.Version != Version2022 {
-		sshKeys = nil // unknown field on 2026-02-01: ignored
-	}
-	given := 0
-	for _, set := range []bool{password != "", keyID != "", len(sshKeys) > 0} {
-		if set {
-			given++
-		}
-	}
-	if given > 1 {
-		return nil, Errorf("INVALID_PARAMETER_INSTANCE_LOGIN_CONFLICT", "Give only one of password, keyId and sshKeys.")
-	}
-	if password != "" {
-		if err := ValidatePassword(password); err != nil {
-			return nil, err
-		}
-		plan.Password = password
-	}
-	if keyID != "" {
-		ok, err := c.Lookups.KeyPairExists(ctx, c.Team.ID, keyID)
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			return nil, Errorf("INVALID_KEY_PAIR_NOT_FOUND", "The key pair %s does not exist.", keyID)
-		}
-		plan.KeyID = keyID
-	}
-	if len(sshKeys) > 0 {
-		if err := ValidateSSHKeys(sshKeys); err != nil {
-			return nil, err
-		}
-		plan.SSHKeys = sshKeys
-	}
-	if plan.Image == nil || plan.Image.OSType != "linux" {
-		// Keys need a Linux image; otherwise a password is generated
-		// (ACTIONS.md §3.1.3). keyId is still echoed as requested.
-		plan.SSHKeys = nil
-	}
+	plan.Password, plan.KeyID, plan.SSHKeys = login.Password, login.KeyID, login.SSHKeys
 
 	// 8. Names.
 	var nameErr *Error
@@ -284,23 +234,9 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 	}
 
 	// 9. RAID. 10. Partitions. 11. NIC.
-	if in.RaidConfig != nil && (in.RaidConfig.RaidType != nil || len(in.RaidConfig.CustomRaids) > 0) {
-		if err := ValidateRaid(in.RaidConfig, t); err != nil {
-			return nil, err
-		}
-		plan.RaidConfig = in.RaidConfig
+	if plan.RaidConfig, plan.Partitions, plan.Nic, err = resolveDisksAndNic(in.RaidConfig, in.Partitions, in.Nic, plan.Image, t); err != nil {
+		return nil, err
 	}
-	if len(in.Partitions) > 0 {
-		if err := ValidatePartitions(in.Partitions, plan.Image, RaidUsableGB(plan.RaidConfig, t)); err != nil {
-			return nil, err
-		}
-		plan.Partitions = in.Partitions
-	}
-	nic, nicErr := ResolveNic(in.Nic, t)
-	if nicErr != nil {
-		return nil, nicErr
-	}
-	plan.Nic = nic
 
 	// 12. Subnet.
 	if id := str(in.SubnetID); id != "" {
@@ -324,7 +260,6 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 	}
 
 	// 13. Resource group.
-	var err error
 	if plan.ResourceGroupID, err = c.Lookups.ResourceGroupID(ctx, c.Team.ID, str(in.ResourceGroupID)); err != nil {
 		return nil, err
 	}
@@ -368,4 +303,112 @@ func defaultString(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// The operating-system options below are shared by CreateInstances and
+// ReinstallInstance (ACTIONS.md §3.6: "as CreateInstances"), so both
+// answer the same codes for the same mistakes.
+
+// resolveBoot checks imageId and ipxeUrl (CreateInstances step 6): at most
+// one of them, an image installable on the type, an http(s) iPXE script or
+// the literal netboot.
+func resolveBoot(cat *Catalog, t *InstanceType, imageID, ipxeURL string) (*Image, string, error) {
+	if imageID != "" && ipxeURL != "" {
+		return nil, "", invalid("Give either imageId or ipxeUrl, not both.")
+	}
+	var img *Image
+	if imageID != "" {
+		found, ok := cat.FindImage(imageID)
+		if !ok || !found.FitsType(t.ID) {
+			return nil, "", Errorf("INVALID_IMAGE_NOT_FOUND", "The specified imageId `%s` is not found for %s.", imageID, t.ID)
+		}
+		img = found
+	}
+	if u := ipxeURL; u != "" {
+		if parsed, err := url.Parse(u); u != "netboot" && (err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "") {
+			return nil, "", invalid("ipxeUrl must be an http(s) URL or netboot.")
+		}
+	}
+	return img, ipxeURL, nil
+}
+
+// Login is the validated login of an OS installation.
+type Login struct {
+	// Password is the requested password; "" means one is generated.
+	Password string
+	KeyID    string
+	SSHKeys  []string
+}
+
+// resolveLogin checks password, keyId and sshKeys (CreateInstances step
+// 7) for an installation of img (nil: no image).
+func resolveLogin(ctx context.Context, c CreateContext, img *Image, password, keyID string, sshKeys []string) (Login, error) {
+	var l Login
+	if c.Version != Version2022 {
+		sshKeys = nil // unknown field on 2026-02-01: ignored
+	}
+	given := 0
+	for _, set := range []bool{password != "", keyID != "", len(sshKeys) > 0} {
+		if set {
+			given++
+		}
+	}
+	if given > 1 {
+		return l, Errorf("INVALID_PARAMETER_INSTANCE_LOGIN_CONFLICT", "Give only one of password, keyId and sshKeys.")
+	}
+	if password != "" {
+		if err := ValidatePassword(password); err != nil {
+			return l, err
+		}
+		l.Password = password
+	}
+	if keyID != "" {
+		ok, err := c.Lookups.KeyPairExists(ctx, c.Team.ID, keyID)
+		if err != nil {
+			return l, err
+		}
+		if !ok {
+			return l, Errorf("INVALID_KEY_PAIR_NOT_FOUND", "The key pair %s does not exist.", keyID)
+		}
+		l.KeyID = keyID
+	}
+	if len(sshKeys) > 0 {
+		if err := ValidateSSHKeys(sshKeys); err != nil {
+			return l, err
+		}
+		l.SSHKeys = sshKeys
+	}
+	if img == nil || img.OSType != "linux" {
+		// Keys need a Linux image; otherwise a password is generated
+		// (ACTIONS.md §3.1.3). keyId is still echoed as requested.
+		l.SSHKeys = nil
+	}
+	return l, nil
+}
+
+// resolveDisksAndNic checks raidConfig, partitions and nic
+// (CreateInstances steps 9–11) for an installation of img on type t. It
+// returns the RAID as requested (nil when none), the partitions as
+// requested and the effective NIC names.
+func resolveDisksAndNic(raid *RaidConfig, parts []Partition, nic *Nic, img *Image, t *InstanceType) (*RaidConfig, []Partition, Nic, error) {
+	if raid != nil && raid.RaidType == nil && len(raid.CustomRaids) == 0 {
+		raid = nil
+	}
+	if raid != nil {
+		if err := ValidateRaid(raid, t); err != nil {
+			return nil, nil, Nic{}, err
+		}
+	}
+	if len(parts) > 0 {
+		if err := ValidatePartitions(parts, img, RaidUsableGB(raid, t)); err != nil {
+			return nil, nil, Nic{}, err
+		}
+	} else {
+		parts = nil
+	}
+	resolved, err := ResolveNic(nic, t)
+	if err != nil {
+		return nil, nil, Nic{}, err
+	}
+	return raid, parts, resolved, nil
 }

@@ -112,6 +112,23 @@ var codeTable = map[Code]codeInfo{
 	"OPERATION_DENIED_SUBNET_EXCEED_LIMIT":     {http.StatusForbidden, "The subnet quota of the zone is reached."},
 	"OPERATION_DENIED_SUBNET_EXIST_INSTANCE":   {http.StatusForbidden, "The subnet still has instances."},
 
+	// Bandwidth, traffic package and subnet membership actions (codes of
+	// ERRORS.md §9 with the SDK's meaning; statuses are our choice:
+	// INVALID_* 400, OPERATION_* 403).
+	"OPERATION_DENIED_INTERNET_CHARGE_TYPE_NOT_SUPPORT":    {http.StatusForbidden, "The instance's internet charge type does not support this operation."},
+	"INVALID_PARAMETER_BANDWIDTH_EXCEED":                   {http.StatusBadRequest, "The bandwidth exceeds the maximum of the instance type."},
+	"OPERATION_FAILED_INSTANCE_BANDWIDTH_PROCESSING":       {http.StatusForbidden, "A bandwidth change of the instance is pending."},
+	"OPERATION_DENIED_DOWNGRADE_NOT_EXIST":                 {http.StatusForbidden, "The instance has no scheduled downgrade."},
+	"INVALID_PARAMETER_TRAFFIC_PACKAGE_ERROR":              {http.StatusBadRequest, "The traffic package size is invalid."},
+	"INVALID_PARAMETER_TRAFFIC_PACKAGE_LESS":               {http.StatusBadRequest, "The traffic package is smaller than the free package."},
+	"INVALID_PARAMETER_TRAFFIC_PACKAGE_EXCEED":             {http.StatusBadRequest, "The traffic package exceeds the maximum."},
+	"OPERATION_FAILED_INSTANCE_EXIST_PLAN_TRAFFIC_PACKAGE": {http.StatusForbidden, "A traffic package downgrade of the instance is scheduled."},
+	"OPERATION_DENIED_DIFFERENT_ZONE":                      {http.StatusForbidden, "The instance and the subnet are in different zones."},
+	"INVALID_PARAMETER_DUPLICATE_LAN_IP":                   {http.StatusBadRequest, "A private IP is given twice."},
+	"INVALID_PARAMETER_LAN_IP_NOT_SUPPORT":                 {http.StatusBadRequest, "This private IP cannot be assigned."},
+	"OPERATION_DENIED_IP_ASSOCIATED_INSTANCE":              {http.StatusForbidden, "The private IP is already assigned to an instance."},
+	"OPERATION_DENIED_SUBNET_NOT_REPEAT_INSTANCE":          {http.StatusForbidden, "The instance is already in the subnet."},
+
 	// Key pairs (ERRORS.md §8).
 	"INVALID_KEY_PAIR_ALGORITHM":      {http.StatusBadRequest, "The key algorithm is not supported."},
 	"INVALID_KEY_PAIR_EXCEED_LIMIT":   {http.StatusBadRequest, "The key pair quota is reached."},

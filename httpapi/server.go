@@ -42,6 +42,9 @@ type Server struct {
 	// Enqueue enqueues provisioning jobs in the CreateInstances
 	// transaction.
 	Enqueue sqlstore.EnqueueFunc
+	// EnqueueLifecycle enqueues the jobs of the lifecycle actions in
+	// their transaction.
+	EnqueueLifecycle sqlstore.LifecycleEnqueueFunc
 }
 
 func (s *Server) now() time.Time {
@@ -186,7 +189,7 @@ func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) (
 		return "", err
 	}
 	if act.mutating && req.signature != "" {
-		stored, err := s.DB.FindReplay(req.ctx, req.caller.AccessKeyID, req.signature)
+		stored, err := s.DB.FindReplay(req.ctx, req.caller.AccessKeyID, req.signature, req.action)
 		if err != nil {
 			return "", err
 		}
@@ -198,7 +201,7 @@ func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) (
 	result, err := act.handle(req)
 	if errors.Is(err, sqlstore.ErrReplayed) {
 		// An identical request committed first, concurrently.
-		stored, ferr := s.DB.FindReplay(req.ctx, req.caller.AccessKeyID, req.signature)
+		stored, ferr := s.DB.FindReplay(req.ctx, req.caller.AccessKeyID, req.signature, req.action)
 		if ferr != nil || stored == nil {
 			return "", errors.Join(err, ferr)
 		}

@@ -1,4 +1,6 @@
-// Package provision turns PENDING instances into RUNNING ones. Each
+// Package provision turns PENDING instances into RUNNING ones, and runs
+// the hardware side of the lifecycle actions (lifecycle.go) and the clock
+// sweep (periodic.go). Each
 // instance is one durable River job (notes/RIVER.md: one job per instance
 // is several times faster than one job per step); the job walks the steps
 // of the workflow through a hardware Driver and records each finished step
@@ -20,6 +22,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/sqlstore"
 )
 
@@ -59,6 +62,12 @@ type Config struct {
 	// RetryBase is the first retry delay; it doubles each attempt.
 	RetryBase time.Duration
 	Logger    *slog.Logger
+	// PeriodicInterval is how often the clock sweep runs (periodic.go);
+	// 0 = DefaultPeriodicInterval, negative = never (tests sweep by hand).
+	PeriodicInterval time.Duration
+	// RenewalPriceFunc prices an automatic PREPAID renewal; nil = the
+	// instance's stored period price.
+	RenewalPriceFunc func(*metalplane.Instance) (metalplane.Money, error)
 }
 
 func (c *Config) setDefaults() {
@@ -113,6 +122,9 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	p := &Provisioner{db: db, cfg: cfg}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{p: p})
+	river.AddWorker(workers, &powerWorker{p: p})
+	river.AddWorker(workers, &reinstallWorker{p: p})
+	river.AddWorker(workers, &periodicWorker{p: p})
 	jobTimeout := time.Duration(len(Steps)+1) * cfg.StepTimeout
 	client, err := river.NewClient(riverDriver(db), &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
@@ -126,6 +138,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 		// has been running longer than any live job could.
 		RescueStuckJobsAfter: jobTimeout + 5*time.Second,
 		MaxAttempts:          cfg.MaxAttempts,
+		PeriodicJobs:         periodicJobs(cfg.PeriodicInterval),
 		Logger:               cfg.Logger.With("component", "river"),
 	})
 	if err != nil {
@@ -140,6 +153,11 @@ func (p *Provisioner) Start(ctx context.Context) error { return p.client.Start(c
 
 // Stop waits for running jobs to finish their current step (or ctx).
 func (p *Provisioner) Stop(ctx context.Context) error { return p.client.Stop(ctx) }
+
+// StopAndCancel stops at once: running steps see their context cancelled
+// and their jobs are retried by whichever process works them next (every
+// step is idempotent). Tests use it to freeze instances mid-workflow.
+func (p *Provisioner) StopAndCancel(ctx context.Context) error { return p.client.StopAndCancel(ctx) }
 
 // Enqueue inserts one provisioning job per instance on tx; it is the
 // sqlstore.EnqueueFunc of CreateInstances.
@@ -226,24 +244,36 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		},
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
 	}
+	more, err := p.runSteps(ctx, Steps, calls, target.Step, func(n int, name string) (bool, error) {
+		return p.db.CompleteStep(ctx, instanceID, n, name, d.Name())
+	})
+	if err != nil || !more {
+		return err
+	}
+	return p.db.FinishProvision(ctx, instanceID, d.Name())
+}
+
+// runSteps runs the calls after step done (1-based: the count already
+// recorded), each under the step timeout, recording each with complete.
+// It reports false, with no error, when complete says the instance was
+// finished or failed elsewhere (nothing more to do).
+func (p *Provisioner) runSteps(ctx context.Context, names []string, calls []func(context.Context) error, done int,
+	complete func(n int, name string) (bool, error)) (bool, error) {
 	for i, call := range calls {
 		n := i + 1
-		if n <= target.Step {
+		if n <= done {
 			continue
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, p.cfg.StepTimeout)
 		err := call(stepCtx)
 		cancel()
 		if err != nil {
-			return &stepError{step: Steps[i], err: err}
+			return false, &stepError{step: names[i], err: err}
 		}
-		ok, err := p.db.CompleteStep(ctx, instanceID, n, Steps[i], d.Name())
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return nil // finished or failed elsewhere
+		ok, err := complete(n, names[i])
+		if err != nil || !ok {
+			return false, err
 		}
 	}
-	return p.db.FinishProvision(ctx, instanceID, d.Name())
+	return true, nil
 }

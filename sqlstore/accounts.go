@@ -90,7 +90,7 @@ func (db *DB) FindTeam(ctx context.Context, idOrName string) (*metalplane.Team, 
 // findTeamTx reads the team and, on PostgreSQL, locks its row: every
 // transaction that moves the team's money or counts against its quota takes
 // this lock first, so they are serialised per team.
-func (db *DB) findTeamTx(ctx context.Context, tx *sql.Tx, id string) (*metalplane.Team, error) {
+func (db *DB) findTeamTx(ctx context.Context, tx queryer, id string) (*metalplane.Team, error) {
 	t, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`+db.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("team %q: %w", id, ErrNotFound)
@@ -179,12 +179,12 @@ func (db *DB) AddLedgerEntry(ctx context.Context, e metalplane.LedgerEntry) erro
 // addLedgerTx writes one ledger row and moves the cached balance with it.
 // The caller holds the team lock (findTeamTx). A row whose dedupeKey exists
 // already is skipped, and ok reports false.
-func (db *DB) addLedgerTx(ctx context.Context, tx *sql.Tx, e metalplane.LedgerEntry) error {
+func (db *DB) addLedgerTx(ctx context.Context, tx queryer, e metalplane.LedgerEntry) error {
 	_, err := db.addLedgerOnceTx(ctx, tx, e, "")
 	return err
 }
 
-func (db *DB) addLedgerOnceTx(ctx context.Context, tx *sql.Tx, e metalplane.LedgerEntry, dedupeKey string) (bool, error) {
+func (db *DB) addLedgerOnceTx(ctx context.Context, tx queryer, e metalplane.LedgerEntry, dedupeKey string) (bool, error) {
 	var key any
 	if dedupeKey != "" {
 		key = dedupeKey

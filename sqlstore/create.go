@@ -127,16 +127,24 @@ func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, 
 	if err != nil {
 		return nil, err
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		return db.createTx(ctx, tx, plan, result, replay, response, enqueue)
-	})
+	if db.Dialect == SQLite {
+		err = db.committer().submit(ctx, &purchase{plan: plan, result: result, replay: replay, response: response, enqueue: enqueue})
+	} else {
+		// PostgreSQL runs purchases in parallel on many connections.
+		err = db.inTx(ctx, func(tx *sql.Tx) error {
+			return db.createTx(ctx, tx, plan, result, replay, response, enqueue)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	return result, nil
 }
 
-func (db *DB) createTx(ctx context.Context, tx *sql.Tx, plan *metalplane.CreatePlan, result *CreateResult, replay *Replay, response []byte, enqueue EnqueueFunc) error {
+func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.CreatePlan, result *CreateResult, replay *Replay, response []byte, enqueue EnqueueFunc) error {
+	// Every statement goes through the prepared-statement cache; River's
+	// job insert needs the plain transaction.
+	tx := db.cached(sqlTx)
 	if replay != nil {
 		// First, so a concurrent identical request waits here (PostgreSQL)
 		// and then rolls back instead of allocating anything.
@@ -279,7 +287,7 @@ func (db *DB) createTx(ctx context.Context, tx *sql.Tx, plan *metalplane.CreateP
 		}
 	}
 	if enqueue != nil {
-		if err := enqueue(ctx, tx, result.InstanceIDSet); err != nil {
+		if err := enqueue(ctx, sqlTx, result.InstanceIDSet); err != nil {
 			return fmt.Errorf("enqueue provisioning: %w", err)
 		}
 	}
@@ -289,7 +297,7 @@ func (db *DB) createTx(ctx context.Context, tx *sql.Tx, plan *metalplane.CreateP
 // pickFree selects free rows for allocation. On PostgreSQL, rows locked by
 // a concurrent purchase are skipped rather than waited for, and the rows
 // returned stay locked until the transaction ends.
-func (db *DB) pickFree(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+func (db *DB) pickFree(ctx context.Context, tx queryer, query string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, query+db.skipLocked(), args...)
 	if err != nil {
 		return nil, err

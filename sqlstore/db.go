@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -38,6 +39,13 @@ type DB struct {
 	Dialect Dialect
 	// NowFunc returns the current time; tests move it forward.
 	NowFunc func() time.Time
+
+	// group batches purchases on SQLite (groupcommit.go).
+	groupOnce sync.Once
+	group     *groupCommitter
+	// stmtCache holds prepared statements of the purchase path on
+	// SQLite (stmtcache.go).
+	stmtCache stmtCache
 }
 
 // Now returns the store's current time, truncated to the second like every
@@ -104,8 +112,15 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the database.
-func (db *DB) Close() error { return db.SQL.Close() }
+// Close closes the database, after the purchases in progress.
+func (db *DB) Close() error {
+	db.groupOnce.Do(func() {}) // no committer may start from now on
+	if db.group != nil {
+		db.group.close()
+	}
+	db.closeStatements()
+	return db.SQL.Close()
+}
 
 //go:embed migrations
 var migrationFiles embed.FS

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"strings"
 
 	"github.com/metalplane/metalplane"
 )
@@ -34,6 +35,14 @@ func HostID(zoneID, instanceTypeID string, n int) string {
 // existing database.
 func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Replicas starting together would insert the same hosts; on
+		// PostgreSQL the second waits here and then finds them (SQLite's
+		// immediate transactions already serialise).
+		if db.Dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7302)`); err != nil {
+				return fmt.Errorf("take the catalog lock: %w", err)
+			}
+		}
 		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
 			return fmt.Errorf("sync hosts: %w", err)
 		}
@@ -84,16 +93,13 @@ func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catal
 			return err
 		}
 	}
+	var add [][]any
 	for id, zt := range want {
-		if seen[id] {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES ($1, $2, $3, $4, NULL, '', $5)`,
-			id, zt[0], zt[1], HostAvailable, now); err != nil {
-			return err
+		if !seen[id] {
+			add = append(add, []any{id, zt[0], zt[1], HostAvailable, nil, "", now})
 		}
 	}
-	return nil
+	return insertRows(ctx, tx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES `, add)
 }
 
 // poolAddresses lists the allocatable addresses of a pool: every IPv4
@@ -175,18 +181,43 @@ func (db *DB) syncIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog
 			return err
 		}
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES ($1, $2, $3, $4, NULL, $5)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
+	var add [][]any
 	for addr, w := range wanted {
-		if _, ok := have[addr]; ok {
-			continue
+		if _, ok := have[addr]; !ok {
+			add = append(add, []any{addr, w.zone, w.family, w.seq, nil, false})
 		}
-		if _, err := stmt.ExecContext(ctx, addr, w.zone, w.family, w.seq, false); err != nil {
+	}
+	return insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, add)
+}
+
+// insertRows inserts rows with multi-row INSERTs: a new database gets tens
+// of thousands of addresses, and one statement per row made every start
+// on PostgreSQL take seconds.
+func insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any) error {
+	const perStatement = 500
+	for len(rows) > 0 {
+		n := min(perStatement, len(rows))
+		var b strings.Builder
+		b.WriteString(prefix)
+		args := make([]any, 0, n*len(rows[0]))
+		for i, row := range rows[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for j, v := range row {
+				if j > 0 {
+					b.WriteString(", ")
+				}
+				args = append(args, v)
+				fmt.Fprintf(&b, "$%d", len(args))
+			}
+			b.WriteByte(')')
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return err
 		}
+		rows = rows[n:]
 	}
 	return nil
 }

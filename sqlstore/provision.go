@@ -28,10 +28,10 @@ type ProvisionTarget struct {
 // the job must then end without touching anything.
 func (db *DB) BeginProvision(ctx context.Context, instanceID, driver string) (target *ProvisionTarget, done bool, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var status, password, sshKeys, userData string
+		var status string
 		var step int
-		err := tx.QueryRowContext(ctx, `SELECT status, provision_step, password, ssh_keys, user_data FROM instances WHERE id = $1 AND released = $2`+db.forUpdate(), instanceID, false).
-			Scan(&status, &step, &password, &sshKeys, &userData)
+		err := tx.QueryRowContext(ctx, `SELECT status, provision_step FROM instances WHERE id = $1 AND released = $2`+db.forUpdate(), instanceID, false).
+			Scan(&status, &step)
 		if errors.Is(err, sql.ErrNoRows) {
 			done = true
 			return nil
@@ -55,36 +55,55 @@ func (db *DB) BeginProvision(ctx context.Context, instanceID, driver string) (ta
 			done = true
 			return nil
 		}
-		in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`, instanceID))
-		if err != nil {
-			return err
-		}
-		target = &ProvisionTarget{Instance: in, Step: step, Password: password, UserData: userData}
-		if sshKeys != "" {
-			if err := json.Unmarshal([]byte(sshKeys), &target.SSHKeys); err != nil {
-				return fmt.Errorf("ssh_keys: %w", err)
-			}
-		}
-		if in.KeyID != "" {
-			// A key pair deleted since the purchase leaves nothing to install.
-			err := tx.QueryRowContext(ctx, `SELECT public_key FROM key_pairs WHERE id = $1`, in.KeyID).Scan(&target.PublicKeys)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
-				return err
-			}
-		}
-		return nil
+		target, err = db.provisionTargetTx(ctx, tx, instanceID)
+		return err
 	})
 	return target, done, err
+}
+
+// provisionTargetTx reads an instance with the secrets its installation
+// needs (create and reinstall).
+func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID string) (*ProvisionTarget, error) {
+	var password, sshKeys, userData string
+	var step int
+	if err := tx.QueryRowContext(ctx, `SELECT provision_step, password, ssh_keys, user_data FROM instances WHERE id = $1`, instanceID).
+		Scan(&step, &password, &sshKeys, &userData); err != nil {
+		return nil, err
+	}
+	in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`, instanceID))
+	if err != nil {
+		return nil, err
+	}
+	target := &ProvisionTarget{Instance: in, Step: step, Password: password, UserData: userData}
+	if sshKeys != "" {
+		if err := json.Unmarshal([]byte(sshKeys), &target.SSHKeys); err != nil {
+			return nil, fmt.Errorf("ssh_keys: %w", err)
+		}
+	}
+	if in.KeyID != "" {
+		// A key pair deleted since the purchase leaves nothing to install.
+		err := tx.QueryRowContext(ctx, `SELECT public_key FROM key_pairs WHERE id = $1`, in.KeyID).Scan(&target.PublicKeys)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+	}
+	return target, nil
 }
 
 // CompleteStep records that step n of the instance's provisioning is done,
 // so a resumed job skips it. Returns false if the instance is no longer
 // CREATING (another worker finished it).
 func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepName, driver string) (bool, error) {
+	return db.completeStep(ctx, instanceID, metalplane.StatusCreating, n, stepName, driver)
+}
+
+// completeStep records step n of the installation workflow of an
+// instance in status (CREATING or INSTALLING).
+func (db *DB) completeStep(ctx context.Context, instanceID string, status metalplane.InstanceStatus, n int, stepName, driver string) (bool, error) {
 	ok := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE instances SET provision_step = $1 WHERE id = $2 AND status = $3 AND provision_step < $1`,
-			n, instanceID, string(metalplane.StatusCreating))
+			n, instanceID, string(status))
 		if err != nil {
 			return err
 		}
@@ -158,7 +177,7 @@ func (db *DB) FailProvision(ctx context.Context, instanceID, step, driver, reaso
 		}
 		if periodPrice > 0 {
 			if _, err := db.addLedgerOnceTx(ctx, tx, metalplane.LedgerEntry{TeamID: in.TeamID, Amount: metalplane.Money(periodPrice), Kind: metalplane.LedgerRefund,
-				OrderNumber: in.OrderNumber, InstanceID: instanceID, Note: "refund of a failed provision"}, "refund:"+instanceID); err != nil {
+				OrderNumber: in.OrderNumber, InstanceID: instanceID, Note: "refund of a failed provision"}, refundKey(instanceID)); err != nil {
 				return err
 			}
 		}
@@ -166,40 +185,89 @@ func (db *DB) FailProvision(ctx context.Context, instanceID, step, driver, reaso
 	})
 }
 
+// FaultMode is how an injected fault shows.
+type FaultMode string
+
+// Fault modes.
+const (
+	// FaultFail makes the step fail permanently: the provision ends in
+	// CREATE_FAILED.
+	FaultFail FaultMode = "fail"
+	// FaultHang makes the step block until its timeout; the job is then
+	// retried, so the instance still ends RUNNING.
+	FaultHang FaultMode = "hang"
+)
+
+// ParseFaultMode accepts "fail" and "hang".
+func ParseFaultMode(s string) (FaultMode, error) {
+	switch m := FaultMode(s); m {
+	case FaultFail, FaultHang:
+		return m, nil
+	}
+	return "", fmt.Errorf("fault mode %q: want fail or hang", s)
+}
+
 // Fault is an injected provisioning failure: the next Remaining provisions
-// in ZoneID of InstanceTypeID (empty = any) fail at Step.
+// in ZoneID of InstanceTypeID (empty = any) fail (or hang) at Step.
 type Fault struct {
 	ID             int64
 	ZoneID         string
 	InstanceTypeID string
 	Step           string
+	Mode           FaultMode
 	Remaining      int
 }
 
 // InjectFault adds a fault for the sim driver.
 func (db *DB) InjectFault(ctx context.Context, f Fault) error {
-	_, err := db.SQL.ExecContext(ctx, `INSERT INTO fault_injections (zone_id, instance_type_id, step, remaining) VALUES ($1, $2, $3, $4)`,
-		f.ZoneID, f.InstanceTypeID, f.Step, f.Remaining)
+	if f.Mode == "" {
+		f.Mode = FaultFail
+	}
+	if f.Remaining < 1 {
+		return fmt.Errorf("fault count must be at least 1, got %d", f.Remaining)
+	}
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO fault_injections (zone_id, instance_type_id, step, mode, remaining) VALUES ($1, $2, $3, $4, $5)`,
+		f.ZoneID, f.InstanceTypeID, f.Step, string(f.Mode), f.Remaining)
 	return err
 }
 
-// TakeFault consumes one matching fault, reporting whether the step must
-// fail. Several workers never consume the same unit twice.
-func (db *DB) TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (bool, error) {
-	taken := false
+// Faults lists the injected faults, used up ones included.
+func (db *DB) Faults(ctx context.Context) ([]Fault, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id, zone_id, instance_type_id, step, mode, remaining FROM fault_injections ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Fault
+	for rows.Next() {
+		var f Fault
+		if err := rows.Scan(&f.ID, &f.ZoneID, &f.InstanceTypeID, &f.Step, &f.Mode, &f.Remaining); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
+}
+
+// TakeFault consumes one matching fault and returns its mode, or "" when
+// the step must simply succeed. Several workers never consume the same
+// unit twice.
+func (db *DB) TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (FaultMode, error) {
+	var mode FaultMode
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM fault_injections WHERE remaining > 0 AND step = $1 AND (zone_id = '' OR zone_id = $2) AND (instance_type_id = '' OR instance_type_id = $3) ORDER BY id LIMIT 1`+db.forUpdate(),
-			step, zoneID, instanceTypeID).Scan(&id)
+		var m string
+		err := tx.QueryRowContext(ctx, `SELECT id, mode FROM fault_injections WHERE remaining > 0 AND step = $1 AND (zone_id = '' OR zone_id = $2) AND (instance_type_id = '' OR instance_type_id = $3) ORDER BY id LIMIT 1`+db.forUpdate(),
+			step, zoneID, instanceTypeID).Scan(&id, &m)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		taken = true
+		mode = FaultMode(m)
 		_, err = tx.ExecContext(ctx, `UPDATE fault_injections SET remaining = remaining - 1 WHERE id = $1`, id)
 		return err
 	})
-	return taken, err
+	return mode, err
 }

@@ -24,10 +24,13 @@ type Replay struct {
 }
 
 // FindReplay returns the stored response of a committed request with this
-// key and signature, or nil.
-func (db *DB) FindReplay(ctx context.Context, accessKeyID, signature string) ([]byte, error) {
+// key, signature and action, or nil. The action must match because the
+// SDK does not sign X-ZC-Action: StopInstances and StartInstances with the
+// same body in the same second share a signature, yet are not the same
+// request.
+func (db *DB) FindReplay(ctx context.Context, accessKeyID, signature, action string) ([]byte, error) {
 	var resp string
-	err := db.SQL.QueryRowContext(ctx, `SELECT response FROM request_replays WHERE access_key_id = $1 AND signature = $2`, accessKeyID, signature).Scan(&resp)
+	err := db.SQL.QueryRowContext(ctx, `SELECT response FROM request_replays WHERE access_key_id = $1 AND signature = $2 AND action = $3`, accessKeyID, signature, action).Scan(&resp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}

@@ -44,6 +44,10 @@ var adminCommands = []adminCommand{
 	{"postpaid", "set", "--team T --allowed=true|false", "allow or forbid POSTPAID instances", adminPostpaidSet},
 	{"hosts", "list", "[--zone Z] [--type T] [--state S]", "list physical hosts", adminHostsList},
 	{"hosts", "maintenance", "--host H --on|--off [--note TEXT]", "move a free host into or out of maintenance", adminHostsMaintenance},
+	{"faults", "inject", "--step S [--zone Z] [--type T] [--count N] [--hang]", "make the next N simulated provisions fail (or hang) at a step", adminFaultsInject},
+	{"faults", "list", "", "list injected faults and how many provisions each still hits", adminFaultsList},
+	{"instances", "events", "--instance I", "show what happened to an instance, step by step", adminInstancesEvents},
+	{"db", "check", "", "audit hosts, addresses, balances, orders and refunds; exit 1 on a problem", adminDBCheck},
 }
 
 func (m *Main) adminUsage(w io.Writer) {

@@ -42,21 +42,30 @@ type ServeConfig struct {
 	Provision ProvisionFlags
 }
 
-// ProvisionFlags is the place for the provisioning flags of serve, such as
-// --sim-step-delay. To add one:
-//
-//  1. add a field here (e.g. SimStepDelay time.Duration);
-//  2. register it in registerProvisionFlags; it automatically gets an
-//     environment variable (METALPLANE_SIM_STEP_DELAY) and shows in -h;
-//  3. copy it into app.Config in ServeConfig.AppConfig.
-type ProvisionFlags struct{}
+// ProvisionFlags are the provisioning settings of serve. Each flag also
+// reads its METALPLANE_* environment variable (see envNames).
+type ProvisionFlags struct {
+	// SimStepDelay is how long each simulated step takes (0: as fast as
+	// the machine allows).
+	SimStepDelay time.Duration
+	// StepTimeout bounds one driver call; a step that hangs longer is
+	// abandoned and the job retried (0: a default from the step delay).
+	StepTimeout time.Duration
+	// Workers is how many instances this process provisions at once.
+	Workers int
+	// NoWorkers makes this process serve the API only.
+	NoWorkers bool
+	// PeriodicInterval is how often the clock sweep runs.
+	PeriodicInterval time.Duration
+}
 
-// registerProvisionFlags defines the provisioning flags; see ProvisionFlags.
+// registerProvisionFlags defines the provisioning flags.
 func registerProvisionFlags(fs *flag.FlagSet, p *ProvisionFlags) {
-	// Example, once app.Config has a matching field:
-	//	fs.DurationVar(&p.SimStepDelay, "sim-step-delay", 0, "time each simulated provisioning step takes")
-	_ = fs
-	_ = p
+	fs.DurationVar(&p.SimStepDelay, "sim-step-delay", app.DefaultSimStepDelay, "time each of the six simulated provisioning steps takes (0: as fast as possible)")
+	fs.DurationVar(&p.StepTimeout, "provision-step-timeout", 0, "longest a provisioning step may take before it is retried (0: 10s + 4 × sim-step-delay)")
+	fs.IntVar(&p.Workers, "workers", 0, "instances this process provisions at once (0: 100)")
+	fs.BoolVar(&p.NoWorkers, "no-workers", false, "serve the API only; other processes on the same database provision")
+	fs.DurationVar(&p.PeriodicInterval, "periodic-interval", time.Minute, "how often hourly charges, PREPAID expiries and recycle-bin releases are swept (one process of those on a database does it)")
 }
 
 // AppConfig returns the app configuration of the server.
@@ -73,8 +82,11 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		DemoAccessKeySecret: c.DemoAccessKeySecret,
 		Logger:              logger,
 		Migrate:             !c.NoMigrate,
-		// Provisioning settings (c.Provision) are copied here once
-		// app.Config has fields for them.
+		SimStepDelay:        c.Provision.SimStepDelay,
+		StepTimeout:         c.Provision.StepTimeout,
+		Workers:             c.Provision.Workers,
+		NoWorkers:           c.Provision.NoWorkers,
+		PeriodicInterval:    c.Provision.PeriodicInterval,
 	}
 }
 

@@ -71,8 +71,17 @@ type Options struct {
 	NoWorkers bool
 	// SimStepDelay slows the sim driver down.
 	SimStepDelay time.Duration
+	// PeriodicInterval, when positive, runs the clock sweep in the
+	// background. By default it never runs by itself: tests move Clock
+	// and call Provisioner.RunPeriodic, and a sweep at a real-time tick
+	// would race with the time they set.
+	PeriodicInterval time.Duration
 	// Logger replaces the discarding logger.
 	Logger *slog.Logger
+	// SkipAudit skips the consistency audit after the test, for tests
+	// that put the database into states no request could (e.g. a status
+	// forced in SQL).
+	SkipAudit bool
 }
 
 // Start boots metalplane on the database dsn (see testdb) on a free
@@ -91,10 +100,15 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if o.Logger != nil {
 		logger = o.Logger
 	}
+	periodic := o.PeriodicInterval
+	if periodic <= 0 {
+		periodic = -1
+	}
 	ctx := context.Background()
 	a, err := app.Open(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Database: dsn, CatalogPath: o.CatalogPath,
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
+		PeriodicInterval: periodic,
 	})
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)
@@ -108,6 +122,21 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 		defer cancel()
 		if err := a.Close(ctx); err != nil {
 			t.Errorf("close metalplane: %v", err)
+		}
+	})
+	// Runs before the close above (cleanups run last-in first-out): after
+	// every test, whatever it did, money, stock and addresses still add
+	// up (sqlstore.Audit, the same check as `metalplane admin db check`).
+	t.Cleanup(func() {
+		if o.SkipAudit {
+			return
+		}
+		problems, err := a.DB.Audit(context.Background())
+		if err != nil {
+			t.Errorf("audit: %v", err)
+		}
+		for _, p := range problems {
+			t.Errorf("audit after the test: %s", p)
 		}
 	})
 	team, err := a.DB.FindTeam(ctx, app.DemoTeamName)

@@ -49,6 +49,9 @@ type Config struct {
 	Workers      int           // 0: provision's default
 	// NoWorkers runs the API only; another process provisions.
 	NoWorkers bool
+	// PeriodicInterval is how often the clock sweep (hourly charges,
+	// expiries, recycle-bin release) runs; 0 = a minute, negative = never.
+	PeriodicInterval time.Duration
 }
 
 // DefaultSimStepDelay makes a simulated provision take about three seconds
@@ -115,8 +118,13 @@ func (a *App) setup(ctx context.Context) error {
 		if err := provision.Migrate(ctx, a.DB); err != nil {
 			return fmt.Errorf("migrate job queue: %w", err)
 		}
-	} else if err := a.DB.CheckSchema(ctx); err != nil {
-		return err
+	} else {
+		if err := a.DB.CheckSchema(ctx); err != nil {
+			return err
+		}
+		if err := provision.CheckSchema(ctx, a.DB); err != nil {
+			return err
+		}
 	}
 	data := metalplane.DemoCatalog()
 	if cfg.CatalogPath != "" {
@@ -147,12 +155,16 @@ func (a *App) setup(ctx context.Context) error {
 		Workers:     cfg.Workers,
 		StepTimeout: step,
 		Logger:      cfg.Logger,
+		// Automatic renewals cost what RenewInstance costs.
+		RenewalPriceFunc: func(in *metalplane.Instance) (metalplane.Money, error) { return metalplane.RenewalPrice(cat, in) },
+		PeriodicInterval: cfg.PeriodicInterval,
 	})
 	if err != nil {
 		return err
 	}
 	a.Provisioner = p
-	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue}
+	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue,
+		EnqueueLifecycle: p.EnqueueLifecycle}
 	return nil
 }
 
@@ -180,22 +192,15 @@ func (a *App) bootstrap(ctx context.Context) error {
 		return err
 	}
 	if n > 0 {
-		if !fixedKey {
-			return nil
-		}
-		// A fixed key set after the first start is added to the demo team.
-		if _, err := a.DB.FindAccessKey(ctx, cfg.DemoAccessKeyID); err == nil {
-			return nil
-		}
-		team, err := a.DB.FindTeam(ctx, DemoTeamName)
-		if err != nil {
-			return fmt.Errorf("add %s: %w", cfg.DemoAccessKeyID, err)
-		}
-		a.Credentials, err = a.DB.CreateAccessKey(ctx, team.ID, cfg.DemoAccessKeyID, cfg.DemoAccessKeySecret, true)
-		return err
+		return a.addFixedKey(ctx)
 	}
 	team, err := a.DB.CreateTeam(ctx, sqlstore.TeamCreate{Name: DemoTeamName, PostpaidAllowed: true, InitialCredit: DemoCredit})
 	if err != nil {
+		// Replicas started together on an empty database race to create
+		// the demo team; the losers join the winner's.
+		if n, cerr := a.DB.CountTeams(ctx); cerr == nil && n > 0 {
+			return a.addFixedKey(ctx)
+		}
 		return err
 	}
 	key, err := a.DB.CreateAccessKey(ctx, team.ID, cfg.DemoAccessKeyID, cfg.DemoAccessKeySecret, true)
@@ -208,6 +213,31 @@ func (a *App) bootstrap(ctx context.Context) error {
 	}
 	body, _ := json.MarshalIndent(FileCredentials{AccessKeyID: key.ID, AccessKeyPassword: key.Secret}, "", "  ")
 	return os.WriteFile(filepath.Join(cfg.DataDir, CredentialsFile), append(body, '\n'), 0o600)
+}
+
+// addFixedKey adds METALPLANE_ACCESS_KEY_ID/SECRET, when set after the
+// first start (or by another replica), to the existing demo team.
+func (a *App) addFixedKey(ctx context.Context) error {
+	cfg := a.Config
+	if cfg.DemoAccessKeyID == "" || cfg.DemoAccessKeySecret == "" {
+		return nil
+	}
+	if _, err := a.DB.FindAccessKey(ctx, cfg.DemoAccessKeyID); err == nil {
+		return nil
+	}
+	team, err := a.DB.FindTeam(ctx, DemoTeamName)
+	if err != nil {
+		return fmt.Errorf("add %s: %w", cfg.DemoAccessKeyID, err)
+	}
+	key, err := a.DB.CreateAccessKey(ctx, team.ID, cfg.DemoAccessKeyID, cfg.DemoAccessKeySecret, true)
+	if err != nil {
+		if _, ferr := a.DB.FindAccessKey(ctx, cfg.DemoAccessKeyID); ferr == nil {
+			return nil // another replica added it at the same moment
+		}
+		return err
+	}
+	a.Credentials = key
+	return nil
 }
 
 // Start listens and serves in the background.

@@ -4,16 +4,18 @@ package sim
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/provision"
+	"github.com/metalplane/metalplane/sqlstore"
 )
 
 // FaultSource says whether a step on a host must fail (sqlstore's
 // TakeFault, so faults are shared by every process on the database).
 type FaultSource interface {
-	TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (bool, error)
+	TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (sqlstore.FaultMode, error)
 }
 
 // Driver simulates hardware.
@@ -43,12 +45,18 @@ func (d *Driver) step(ctx context.Context, h provision.Host, name string) error 
 	if d.Faults == nil {
 		return nil
 	}
-	fail, err := d.Faults.TakeFault(ctx, h.ZoneID, h.InstanceTypeID, name)
+	mode, err := d.Faults.TakeFault(ctx, h.ZoneID, h.InstanceTypeID, name)
 	if err != nil {
 		return err
 	}
-	if fail {
+	switch mode {
+	case sqlstore.FaultFail:
 		return &provision.PermanentError{Reason: "injected fault at " + name}
+	case sqlstore.FaultHang:
+		// Like a controller that stops answering: only the worker's step
+		// deadline ends the call.
+		<-ctx.Done()
+		return fmt.Errorf("%s hung (injected): %w", name, ctx.Err())
 	}
 	return nil
 }

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/metalplane/metalplane/httpapi"
+	"github.com/metalplane/metalplane/internal/testdb"
+	"github.com/metalplane/metalplane/provision"
+)
+
+// TestTwoReplicasOnePostgres runs two servers on one PostgreSQL database,
+// buys 500 instances alternately through both, kills one with SIGKILL
+// mid-way and restarts it: every instance is provisioned exactly once, and
+// hosts, addresses and money add up. An identical signed request sent to
+// one replica and retried on the other buys once.
+func TestTwoReplicasOnePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two binaries for tens of seconds")
+	}
+	dsn := testdb.PostgresDSN(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	flags := []string{"--sim-step-delay", "100ms", "--provision-step-timeout", "2s", "--workers", "25"}
+	// The documented deploy: migrate once, then start the replicas
+	// together with --no-migrate (they race to create the demo team and
+	// load the catalog).
+	if out, err := exec.Command(metalplaneBinary(t), "migrate", "--database", dsn).CombinedOutput(); err != nil {
+		t.Fatalf("metalplane migrate: %v\n%s", err, out)
+	}
+	flags = append(flags, "--no-migrate")
+	var a, b *process
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a = startProcess(t, "replica A", dirA, dsn, flags...) }()
+	go func() { defer wg.Done(); b = startProcess(t, "replica B", dirB, dsn, flags...) }()
+	wg.Wait()
+	if a == nil || b == nil {
+		t.FailNow()
+	}
+	const failing = 5
+	runAdmin(t, dirA, dsn, false, "faults", "inject", "--zone", "FRA-A", "--type", "S8I", "--step", provision.StepNetwork, "--count", fmt.Sprint(failing))
+
+	// A retry that lands on the other replica is still the same purchase.
+	retried := replayAcross(t, a.client(), b.client())
+
+	ids := createFleet(t, []*httpapi.Client{a.client(), b.client()}, 500, 20)
+	ids = append(ids, retried...)
+	waitUntil(t, a.client(), 2*time.Minute, "some instances are RUNNING", func(m map[string]string) bool {
+		return countStatus(m, "RUNNING") >= 50
+	})
+	b.kill()
+	mid, err := statuses(a.client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("when B was killed: %v", summarize(mid))
+	if countStatus(mid, "RUNNING")+countStatus(mid, "CREATE_FAILED") == len(ids) {
+		t.Fatal("every instance had finished before the kill: the test did not crash mid-way")
+	}
+	// A serves and provisions alone while B is down.
+	if _, err := statuses(a.client()); err != nil {
+		t.Fatalf("replica A stopped answering when B died: %v", err)
+	}
+	b = startProcess(t, "replica B (restarted)", dirB, dsn, flags...)
+	after := waitUntil(t, b.client(), 3*time.Minute, "every instance is RUNNING or CREATE_FAILED", allSettled(ids))
+	t.Logf("settled: %v", summarize(after))
+	a.stop()
+	b.stop()
+	verifyFleet(t, dirA, dsn, ids, "FRA-A", "S8I", failing)
+}
+
+// replayAcross sends one signed CreateInstances to first and the identical
+// bytes to second, and checks both answer the same single purchase.
+func replayAcross(t *testing.T, first, second *httpapi.Client) []string {
+	t.Helper()
+	ctx := context.Background()
+	body, _ := json.Marshal(map[string]any{"zoneId": "SEL-A", "instanceTypeId": "S8I", "instanceChargeType": "PREPAID",
+		"instanceChargePrepaid": map[string]any{"period": 1}, "internetChargeType": "ByBandwidth", "amount": 2})
+	req, err := first.SignedRequest(ctx, "CreateInstances", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(endpoint string) (out struct {
+		InstanceIDSet []string `json:"instanceIdSet"`
+		OrderNumber   string   `json:"orderNumber"`
+	}) {
+		r := req.Clone(ctx)
+		r.Body, _ = req.GetBody()
+		// Behind a load balancer the Host header, which is signed, stays
+		// the balancer's; only the replica behind it changes.
+		r.URL.Host = endpoint
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("HTTP %d: %s", resp.StatusCode, raw)
+		}
+		var env struct{ Response json.RawMessage }
+		json.Unmarshal(raw, &env)
+		json.Unmarshal(env.Response, &out)
+		return out
+	}
+	one := send(hostOf(t, first.Endpoint))
+	two := send(hostOf(t, second.Endpoint))
+	if one.OrderNumber == "" || one.OrderNumber != two.OrderNumber || fmt.Sprint(one.InstanceIDSet) != fmt.Sprint(two.InstanceIDSet) {
+		t.Fatalf("the retry on the other replica answered %+v, the first %+v", two, one)
+	}
+	return one.InstanceIDSet
+}
+
+func hostOf(t *testing.T, endpoint string) string {
+	t.Helper()
+	req, err := http.NewRequest("GET", endpoint, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req.URL.Host
+}

@@ -1,0 +1,167 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/metalplane/metalplane"
+)
+
+// Group commit for purchases on SQLite.
+//
+// SQLite has one writer and we give it one connection, so purchases are
+// serial and the rate is one over the time each holds the connection. A
+// profile (docs/performance.md) put a third of that time in work done per
+// transaction rather than per purchase: BEGIN/COMMIT with its WAL writes,
+// and River's job insert, whose statement is parsed anew on every call.
+// The committer therefore runs the purchases that arrive while it is busy
+// in one transaction, each inside its own SAVEPOINT so that a refused
+// purchase (sold out, balance, quota) is rolled back alone, enqueues all
+// their jobs in one River insert, and commits once. Nobody is answered
+// before the commit, so an answer still means "durable".
+//
+// If anything fails at the level of the batch (the job insert, the
+// commit), every purchase of the batch is run again alone in its own
+// transaction, so one purchase can never fail another.
+
+// maxGroup bounds a batch: big enough to amortise the commit, small enough
+// that the first purchase does not wait long for the last.
+const maxGroup = 64
+
+type purchase struct {
+	plan     *metalplane.CreatePlan
+	result   *CreateResult
+	replay   *Replay
+	response []byte
+	enqueue  EnqueueFunc
+	err      error
+	done     chan struct{}
+}
+
+type groupCommitter struct {
+	db    *DB
+	queue chan *purchase
+	stop  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// committer returns the DB's group committer, starting it on first use.
+func (db *DB) committer() *groupCommitter {
+	db.groupOnce.Do(func() {
+		g := &groupCommitter{db: db, queue: make(chan *purchase), stop: make(chan struct{})}
+		g.wg.Add(1)
+		go g.run()
+		db.group = g
+	})
+	return db.group
+}
+
+// close stops the committer after the batch in progress.
+func (g *groupCommitter) close() {
+	close(g.stop)
+	g.wg.Wait()
+}
+
+var errClosed = errors.New("sqlstore: database closed")
+
+// submit hands a purchase to the committer and waits for its outcome. The
+// purchase is not abandoned when ctx ends: once queued it commits or not as
+// a whole, and the caller's identical retry finds the stored answer.
+func (g *groupCommitter) submit(ctx context.Context, p *purchase) error {
+	p.done = make(chan struct{})
+	select {
+	case g.queue <- p:
+	case <-g.stop:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-p.done
+	return p.err
+}
+
+func (g *groupCommitter) run() {
+	defer g.wg.Done()
+	for {
+		var first *purchase
+		select {
+		case first = <-g.queue:
+		case <-g.stop:
+			return
+		}
+		batch := []*purchase{first}
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case p := <-g.queue:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		g.commit(batch)
+		for _, p := range batch {
+			close(p.done)
+		}
+		// Outside the transaction: prepare what the batch ran first.
+		ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
+		g.db.prepareLearned(ctx)
+		cancel()
+	}
+}
+
+// statementTimeout bounds one batch; purchases do not depend on their
+// callers' contexts once queued (see submit).
+const statementTimeout = time.Minute
+
+func (g *groupCommitter) commit(batch []*purchase) {
+	ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
+	defer cancel()
+	if len(batch) == 1 {
+		g.alone(ctx, batch[0])
+		return
+	}
+	err := g.db.inTx(ctx, func(tx *sql.Tx) error {
+		var ids []string
+		var enqueue EnqueueFunc
+		for _, p := range batch {
+			if _, err := g.db.cached(tx).ExecContext(ctx, `SAVEPOINT purchase`); err != nil {
+				return err
+			}
+			p.err = g.db.createTx(ctx, tx, p.plan, p.result, p.replay, p.response, nil)
+			if p.err != nil {
+				if _, err := g.db.cached(tx).ExecContext(ctx, `ROLLBACK TO purchase`); err != nil {
+					return err
+				}
+			}
+			if _, err := g.db.cached(tx).ExecContext(ctx, `RELEASE purchase`); err != nil {
+				return err
+			}
+			if p.err == nil && p.enqueue != nil {
+				ids = append(ids, p.result.InstanceIDSet...)
+				// Every purchase of one DB carries the same enqueue
+				// function (the server's provisioner).
+				enqueue = p.enqueue
+			}
+		}
+		if enqueue != nil {
+			return enqueue(ctx, tx, ids)
+		}
+		return nil
+	})
+	if err != nil {
+		for _, p := range batch {
+			g.alone(ctx, p)
+		}
+	}
+}
+
+// alone runs one purchase in its own transaction.
+func (g *groupCommitter) alone(ctx context.Context, p *purchase) {
+	p.err = g.db.inTx(ctx, func(tx *sql.Tx) error {
+		return g.db.createTx(ctx, tx, p.plan, p.result, p.replay, p.response, p.enqueue)
+	})
+}
