@@ -99,7 +99,7 @@ func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catal
 			add = append(add, []any{id, zt[0], zt[1], HostAvailable, nil, "", now})
 		}
 	}
-	return insertRows(ctx, tx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES `, add)
+	return db.insertRows(ctx, tx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES `, add)
 }
 
 // poolAddresses lists the allocatable addresses of a pool: every IPv4
@@ -187,13 +187,35 @@ func (db *DB) syncIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog
 			add = append(add, []any{addr, w.zone, w.family, w.seq, nil, false})
 		}
 	}
-	return insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, add)
+	return db.insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, add)
 }
 
-// insertRows inserts rows with multi-row INSERTs: a new database gets tens
-// of thousands of addresses, and one statement per row made every start
-// on PostgreSQL take seconds.
-func insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any) error {
+// insertRows inserts rows (prefix ends with "VALUES "): a new database
+// gets tens of thousands of addresses. On PostgreSQL one round trip per
+// row made every start take seconds, so rows go in multi-row INSERTs; on
+// SQLite, which has no round trips but compiles every statement, one
+// prepared single-row INSERT is cheapest.
+func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if db.Dialect == SQLite {
+		ph := make([]string, len(rows[0]))
+		for i := range ph {
+			ph[i] = fmt.Sprintf("$%d", i+1)
+		}
+		stmt, err := tx.PrepareContext(ctx, prefix+"("+strings.Join(ph, ", ")+")")
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, row := range rows {
+			if _, err := stmt.ExecContext(ctx, row...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	const perStatement = 500
 	for len(rows) > 0 {
 		n := min(perStatement, len(rows))
