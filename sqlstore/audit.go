@@ -123,7 +123,7 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 			},
 		},
 	}
-	if db.Dialect == SQLite {
+	if db.hasInstanceCounts() {
 		checks = append(checks, struct {
 			query string
 			args  []any

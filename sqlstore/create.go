@@ -127,7 +127,7 @@ func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, 
 	if err != nil {
 		return nil, err
 	}
-	if db.Dialect == SQLite {
+	if db.singleWriter() {
 		err = db.committer().submit(ctx, &purchase{plan: plan, result: result, replay: replay, response: response, enqueue: enqueue})
 	} else {
 		// PostgreSQL runs purchases in parallel on many connections.
@@ -292,17 +292,6 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		}
 	}
 	return nil
-}
-
-// liveInstancesQuery counts a team's live instances ($1 team, $2 false).
-// On SQLite the trigger-kept instance_counts (migration 0009) answer in a
-// few rows what a COUNT over the team's instances answers in time growing
-// with the team (7 ms at 100,000 instances, on every purchase).
-func (db *DB) liveInstancesQuery() string {
-	if db.Dialect == SQLite {
-		return `SELECT COALESCE(SUM(n), 0) FROM instance_counts WHERE team_id = $1 AND $2 = FALSE`
-	}
-	return `SELECT COUNT(*) FROM instances WHERE team_id = $1 AND released = $2`
 }
 
 // pickFree selects free rows for allocation. On PostgreSQL, rows locked by

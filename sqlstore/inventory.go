@@ -28,6 +28,10 @@ func HostID(zoneID, instanceTypeID string, n int) string {
 	return fmt.Sprintf("%s-%s-%04d", zoneID, instanceTypeID, n)
 }
 
+// catalogSyncLock is the lockTx id of SyncCatalog (7301 serialises
+// migrations, db.go).
+const catalogSyncLock = 7302
+
 // SyncCatalog brings hosts and public IP pools in line with the catalog in
 // one transaction: missing hosts and addresses are added, ones the catalog
 // no longer lists are retired (allocated ones stay with their instance).
@@ -35,13 +39,10 @@ func HostID(zoneID, instanceTypeID string, n int) string {
 // existing database.
 func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		// Replicas starting together would insert the same hosts; on
-		// PostgreSQL the second waits here and then finds them (SQLite's
-		// immediate transactions already serialise).
-		if db.Dialect == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7302)`); err != nil {
-				return fmt.Errorf("take the catalog lock: %w", err)
-			}
+		// Replicas starting together would insert the same hosts: the
+		// second waits here and then finds them.
+		if err := db.lockTx(ctx, tx, catalogSyncLock); err != nil {
+			return err
 		}
 		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
 			return fmt.Errorf("sync hosts: %w", err)
@@ -199,7 +200,7 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows []
 	if len(rows) == 0 {
 		return nil
 	}
-	if db.Dialect == SQLite {
+	if !db.multiRowInserts() {
 		ph := make([]string, len(rows[0]))
 		for i := range ph {
 			ph[i] = fmt.Sprintf("$%d", i+1)

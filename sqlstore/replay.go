@@ -51,7 +51,7 @@ func (db *DB) SaveReplay(ctx context.Context, accessKeyID, signature, action str
 // transaction rolls back instead of buying twice.
 func (db *DB) saveReplay(ctx context.Context, q queryer, r Replay, response []byte, strict bool) error {
 	res, err := q.ExecContext(ctx, `INSERT INTO request_replays (access_key_id, signature, action, response, created_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (access_key_id, signature) DO NOTHING`, r.AccessKeyID, r.Signature, r.Action, string(response), db.Now().Unix())
+		ON CONFLICT (access_key_id, signature, action) DO NOTHING`, r.AccessKeyID, r.Signature, r.Action, string(response), db.Now().Unix())
 	if err != nil {
 		return fmt.Errorf("save replay: %w", err)
 	}

@@ -36,7 +36,7 @@ type cachedTx struct {
 
 // cached returns tx itself on PostgreSQL and a caching wrapper on SQLite.
 func (db *DB) cached(tx *sql.Tx) queryer {
-	if db.Dialect != SQLite {
+	if !db.singleWriter() {
 		return tx
 	}
 	return cachedTx{db, tx}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/metalplane/metalplane/provision"
 	"github.com/metalplane/metalplane/sqlstore"
@@ -79,7 +78,7 @@ func adminInstancesEvents(fs *flag.FlagSet) adminFunc {
 		}
 		fmt.Fprintln(out, "TIME\tKIND\tSTEP\tDRIVER\tDETAIL")
 		for _, e := range events {
-			fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", e.At.Format(time.RFC3339Nano), e.Kind, dash(e.Step), dash(e.Driver), e.Detail)
+			fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\n", e.At.Format("2006-01-02T15:04:05.000Z07:00"), e.Kind, dash(e.Step), dash(e.Driver), e.Detail)
 		}
 		return nil
 	}
