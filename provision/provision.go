@@ -166,7 +166,7 @@ func (p *Provisioner) Enqueue(ctx context.Context, tx *sql.Tx, instanceIDs []str
 	for i, id := range instanceIDs {
 		params[i] = river.InsertManyParams{Args: ProvisionArgs{InstanceID: id}}
 	}
-	_, err := p.client.InsertManyTx(ctx, tx, params)
+	_, err := p.client.InsertManyFastTx(ctx, tx, params)
 	return err
 }
 
