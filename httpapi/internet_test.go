@@ -593,3 +593,27 @@ func TestInternetUpgradeReplayPaysOnce(t *testing.T) {
 		}
 	})
 }
+
+// A POSTPAID upgrade raises the hourly bill: like a POSTPAID purchase it
+// needs a positive balance, and nothing changes when it is refused. A
+// downgrade is always allowed.
+func TestInternetPostpaidUpgradeNeedsBalance(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		id := createRunning(t, env, minimalCreate())["instanceId"].(string)
+		mustTickCall(t, env, env.BMC(), "ModifyInstanceBandwidth", map[string]any{"instanceId": id, "bandwidthOutMbps": 10}, nil)
+		setBalance(t, env, env.Team.ID, 0)
+		_, hourlyBefore := periodPrice(t, env, id)
+		err := tickCall(t, env, env.BMC(), "ModifyInstanceBandwidth", map[string]any{"instanceId": id, "bandwidthOutMbps": 50}, nil)
+		apitest.ExpectCode(t, err, "OPERATION_DENIED_BALANCE_INSUFFICIENT")
+		if got := describeInternet(t, env.BMC(), id); got.Bandwidth != 10 {
+			t.Fatalf("after the refusal: %+v, want 10 Mbps", got)
+		}
+		if _, hourly := periodPrice(t, env, id); hourly != hourlyBefore {
+			t.Fatalf("hourly price moved from %s to %s", hourlyBefore, hourly)
+		}
+		mustTickCall(t, env, env.BMC(), "ModifyInstanceBandwidth", map[string]any{"instanceId": id, "bandwidthOutMbps": 5}, nil)
+		if got := describeInternet(t, env.BMC(), id); got.Bandwidth != 5 {
+			t.Fatalf("after the downgrade: %+v, want 5 Mbps", got)
+		}
+	})
+}

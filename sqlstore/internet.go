@@ -246,6 +246,24 @@ func (db *DB) writeInternetChangeTx(ctx context.Context, tx *sql.Tx, in *metalpl
 	if req.Kind == metalplane.ChangeTraffic {
 		target, col, val = fmt.Sprintf("%g TB", req.TrafficPackageTB), "traffic_package_tb", req.TrafficPackageTB
 	}
+	if in.ChargeType == metalplane.ChargeTypePostpaid && p.Immediate {
+		// A POSTPAID upgrade raises what the team owes by the hour: like
+		// a POSTPAID purchase, it needs a positive balance. Downgrades and
+		// unchanged prices never do.
+		var hourly int64
+		if err := tx.QueryRowContext(ctx, `SELECT hourly_price FROM instances WHERE id = $1`, in.ID).Scan(&hourly); err != nil {
+			return err
+		}
+		if p.HourlyPrice > metalplane.Money(hourly) {
+			team, err := db.findTeamTx(ctx, tx, in.TeamID)
+			if err != nil {
+				return err
+			}
+			if team.Balance <= 0 {
+				return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "A POSTPAID upgrade needs a positive balance; the balance is %s.", team.Balance)
+			}
+		}
+	}
 	if p.Charge > 0 {
 		team, err := db.findTeamTx(ctx, tx, in.TeamID)
 		if err != nil {
