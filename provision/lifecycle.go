@@ -199,22 +199,9 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	if err != nil || target == nil {
 		return err
 	}
-	in := target.Instance
-	host := Host{ID: in.HostID, ZoneID: in.ZoneID, InstanceTypeID: in.InstanceTypeID}
-	keys := target.SSHKeys
-	if target.PublicKeys != "" {
-		keys = append(keys, target.PublicKeys)
-	}
-	calls := []func(context.Context) error{
-		func(ctx context.Context) error { return d.SetPower(ctx, host, false) },
-		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootPXE) },
-		func(ctx context.Context) error { return d.ConfigureRaid(ctx, host, in.RaidConfig) },
-		func(ctx context.Context) error {
-			return d.InstallOS(ctx, host, InstallSpec{ImageID: in.ImageID, IpxeURL: in.IpxeURL, Hostname: in.Hostname, Partitions: in.Partitions,
-				Password: target.Password, PublicKeys: keys, Nic: in.Nic, UserData: target.UserData})
-		},
-		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
-	}
+	host := hostOf(target.Instance)
+	calls := append(installCalls(d, target),
+		func(ctx context.Context) error { return d.SetPower(ctx, host, true) })
 	more, err := p.runSteps(ctx, ReinstallSteps, calls, target.Step, func(n int, name string) (bool, error) {
 		return p.db.CompleteReinstallStep(ctx, instanceID, n, name, d.Name())
 	})

@@ -225,25 +225,14 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		return err
 	}
 	in := target.Instance
-	host := Host{ID: in.HostID, ZoneID: in.ZoneID, InstanceTypeID: in.InstanceTypeID}
-	keys := target.SSHKeys
-	if target.PublicKeys != "" {
-		keys = append(keys, target.PublicKeys)
-	}
-	calls := []func(context.Context) error{
-		func(ctx context.Context) error { return d.SetPower(ctx, host, false) },
-		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootPXE) },
-		func(ctx context.Context) error { return d.ConfigureRaid(ctx, host, in.RaidConfig) },
-		func(ctx context.Context) error {
-			return d.InstallOS(ctx, host, InstallSpec{ImageID: in.ImageID, IpxeURL: in.IpxeURL, Hostname: in.Hostname, Partitions: in.Partitions,
-				Password: target.Password, PublicKeys: keys, Nic: in.Nic, UserData: target.UserData})
-		},
+	host := hostOf(in)
+	calls := append(installCalls(d, target),
 		func(ctx context.Context) error {
 			return d.AttachNetwork(ctx, host, NetworkSpec{PublicIPv4: in.PublicIPv4, PublicIPv6: in.PublicIPv6, PrivateIP: in.PrivateIP,
 				SubnetID: in.SubnetID, BandwidthMbps: in.BandwidthOutMbps})
 		},
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
-	}
+	)
 	more, err := p.runSteps(ctx, Steps, calls, target.Step, func(n int, name string) (bool, error) {
 		return p.db.CompleteStep(ctx, instanceID, n, name, d.Name())
 	})
@@ -276,4 +265,30 @@ func (p *Provisioner) runSteps(ctx context.Context, names []string, calls []func
 		}
 	}
 	return true, nil
+}
+
+// hostOf names the physical server of an instance for the driver.
+func hostOf(in *metalplane.Instance) Host {
+	return Host{ID: in.HostID, ZoneID: in.ZoneID, InstanceTypeID: in.InstanceTypeID}
+}
+
+// installCalls are the driver calls that put an operating system on the
+// server, shared by provisioning and reinstallation: power off, boot from
+// the network, build the RAID, install the OS with its credentials.
+func installCalls(d Driver, target *sqlstore.ProvisionTarget) []func(context.Context) error {
+	in := target.Instance
+	host := hostOf(in)
+	keys := target.SSHKeys
+	if target.PublicKeys != "" {
+		keys = append(keys, target.PublicKeys)
+	}
+	return []func(context.Context) error{
+		func(ctx context.Context) error { return d.SetPower(ctx, host, false) },
+		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootPXE) },
+		func(ctx context.Context) error { return d.ConfigureRaid(ctx, host, in.RaidConfig) },
+		func(ctx context.Context) error {
+			return d.InstallOS(ctx, host, InstallSpec{ImageID: in.ImageID, IpxeURL: in.IpxeURL, Hostname: in.Hostname, Partitions: in.Partitions,
+				Password: target.Password, PublicKeys: keys, Nic: in.Nic, UserData: target.UserData})
+		},
+	}
 }
