@@ -18,48 +18,66 @@ var serviceVersions = map[string][]string{
 type action struct {
 	service string
 	name    string
-	// mutating actions remember their answer per signature so that an
-	// identical signed retry is answered without doing the work twice.
-	mutating bool
-	handle   func(r *request) (any, error)
+	replay  replayKind
+	handle  func(r *request) (any, error)
 }
+
+// replayKind says how an action remembers its answer per signature, so
+// that an identical signed retry is answered without doing the work twice
+// (PROTOCOL.md §7, docs/api.md).
+type replayKind int
+
+const (
+	// readOnly actions have nothing to protect.
+	readOnly replayKind = iota
+	// replayAfter: the answer is stored once the action has succeeded.
+	replayAfter
+	// replayInTx: the action's own transaction stores the answer before
+	// anything else, so two identical purchases racing each other pay
+	// once; storing it again afterwards would only cost the writer a
+	// second transaction.
+	replayInTx
+)
+
+// mutating reports whether the action changes anything.
+func (a *action) mutating() bool { return a.replay != readOnly }
 
 // actions is the one list of every action served, both bmc versions
 // sharing a handler (their differences are handled inside it).
 var actions = []action{
-	{"bmc", "DescribeZones", false, handleDescribeZones},
-	{"bmc", "DescribeInstanceTypes", false, handleDescribeInstanceTypes},
-	{"bmc", "DescribeAvailableResources", false, handleDescribeAvailableResources},
-	{"bmc", "DescribeImages", false, handleDescribeImages},
-	{"bmc", "InquiryPriceCreateInstance", false, handleInquiryPriceCreateInstance},
-	{"bmc", "CreateInstances", true, handleCreateInstances},
-	{"bmc", "DescribeInstances", false, handleDescribeInstances},
-	{"bmc", "StartInstances", true, handleStartInstances},
-	{"bmc", "StopInstances", true, handleStopInstances},
-	{"bmc", "RebootInstances", true, handleRebootInstances},
-	{"bmc", "ReinstallInstance", true, handleReinstallInstance},
-	{"bmc", "TerminateInstance", true, handleTerminateInstance},
-	{"bmc", "ReleaseInstances", true, handleReleaseInstances},
-	{"bmc", "RenewInstance", true, handleRenewInstance},
-	{"bmc", "ModifyInstancesAttribute", true, handleModifyInstancesAttribute},
-	{"bmc", "ModifyInstancesResourceGroup", true, handleModifyInstancesResourceGroup},
-	{"bmc", "CreateSubnet", true, handleCreateSubnet},
-	{"bmc", "DescribeSubnets", false, handleDescribeSubnets},
-	{"bmc", "DeleteSubnet", true, handleDeleteSubnet},
-	{"bmc", "AssociateSubnetInstances", true, handleAssociateSubnetInstances},
-	{"bmc", "UnAssociateSubnetInstance", true, handleUnAssociateSubnetInstance},
-	{"bmc", "DescribeInstanceInternetStatus", false, handleDescribeInstanceInternetStatus},
-	{"bmc", "ModifyInstanceBandwidth", true, handleModifyInstanceBandwidth},
-	{"bmc", "InquiryPriceInstanceBandwidth", false, handleInquiryPriceInstanceBandwidth},
-	{"bmc", "CancelInstanceBandwidthDowngrade", true, handleCancelInstanceBandwidthDowngrade},
-	{"bmc", "ModifyInstanceTrafficPackage", true, handleModifyInstanceTrafficPackage},
-	{"bmc", "InquiryPriceInstanceTrafficPackage", false, handleInquiryPriceInstanceTrafficPackage},
-	{"bmc", "CancelInstanceTrafficPackageDowngrade", true, handleCancelInstanceTrafficPackageDowngrade},
-	{"bmc", "DescribeInstancesMonitorHealth", false, handleDescribeInstancesMonitorHealth},
-	{"ccs", "ImportKeyPair", true, handleImportKeyPair},
-	{"ccs", "DescribeKeyPairs", false, handleDescribeKeyPairs},
-	{"ccs", "ModifyKeyPairAttribute", true, handleModifyKeyPairAttribute},
-	{"ccs", "DeleteKeyPairs", true, handleDeleteKeyPairs},
+	{"bmc", "DescribeZones", readOnly, handleDescribeZones},
+	{"bmc", "DescribeInstanceTypes", readOnly, handleDescribeInstanceTypes},
+	{"bmc", "DescribeAvailableResources", readOnly, handleDescribeAvailableResources},
+	{"bmc", "DescribeImages", readOnly, handleDescribeImages},
+	{"bmc", "InquiryPriceCreateInstance", readOnly, handleInquiryPriceCreateInstance},
+	{"bmc", "CreateInstances", replayInTx, handleCreateInstances},
+	{"bmc", "DescribeInstances", readOnly, handleDescribeInstances},
+	{"bmc", "StartInstances", replayAfter, handleStartInstances},
+	{"bmc", "StopInstances", replayAfter, handleStopInstances},
+	{"bmc", "RebootInstances", replayAfter, handleRebootInstances},
+	{"bmc", "ReinstallInstance", replayAfter, handleReinstallInstance},
+	{"bmc", "TerminateInstance", replayAfter, handleTerminateInstance},
+	{"bmc", "ReleaseInstances", replayAfter, handleReleaseInstances},
+	{"bmc", "RenewInstance", replayAfter, handleRenewInstance},
+	{"bmc", "ModifyInstancesAttribute", replayAfter, handleModifyInstancesAttribute},
+	{"bmc", "ModifyInstancesResourceGroup", replayAfter, handleModifyInstancesResourceGroup},
+	{"bmc", "CreateSubnet", replayAfter, handleCreateSubnet},
+	{"bmc", "DescribeSubnets", readOnly, handleDescribeSubnets},
+	{"bmc", "DeleteSubnet", replayAfter, handleDeleteSubnet},
+	{"bmc", "AssociateSubnetInstances", replayAfter, handleAssociateSubnetInstances},
+	{"bmc", "UnAssociateSubnetInstance", replayAfter, handleUnAssociateSubnetInstance},
+	{"bmc", "DescribeInstanceInternetStatus", readOnly, handleDescribeInstanceInternetStatus},
+	{"bmc", "ModifyInstanceBandwidth", replayInTx, handleModifyInstanceBandwidth},
+	{"bmc", "InquiryPriceInstanceBandwidth", readOnly, handleInquiryPriceInstanceBandwidth},
+	{"bmc", "CancelInstanceBandwidthDowngrade", replayAfter, handleCancelInstanceBandwidthDowngrade},
+	{"bmc", "ModifyInstanceTrafficPackage", replayInTx, handleModifyInstanceTrafficPackage},
+	{"bmc", "InquiryPriceInstanceTrafficPackage", readOnly, handleInquiryPriceInstanceTrafficPackage},
+	{"bmc", "CancelInstanceTrafficPackageDowngrade", replayAfter, handleCancelInstanceTrafficPackageDowngrade},
+	{"bmc", "DescribeInstancesMonitorHealth", readOnly, handleDescribeInstancesMonitorHealth},
+	{"ccs", "ImportKeyPair", replayAfter, handleImportKeyPair},
+	{"ccs", "DescribeKeyPairs", readOnly, handleDescribeKeyPairs},
+	{"ccs", "ModifyKeyPairAttribute", replayAfter, handleModifyKeyPairAttribute},
+	{"ccs", "DeleteKeyPairs", replayAfter, handleDeleteKeyPairs},
 }
 
 var actionIndex = func() map[[2]string]*action {

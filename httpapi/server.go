@@ -188,7 +188,7 @@ func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) (
 	if err := s.authenticate(hr, req); err != nil {
 		return "", err
 	}
-	if act.mutating && req.signature != "" {
+	if act.mutating() && req.signature != "" {
 		stored, err := s.DB.FindReplay(req.ctx, req.caller.AccessKeyID, req.signature, req.action)
 		if err != nil {
 			return "", err
@@ -215,9 +215,7 @@ func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) (
 	if err != nil {
 		return "", err
 	}
-	if act.mutating && req.signature != "" {
-		// Actions that buy save their replay inside their own transaction;
-		// for the others remembering the answer afterwards is enough.
+	if act.replay == replayAfter && req.signature != "" {
 		if err := s.DB.SaveReplay(req.ctx, req.caller.AccessKeyID, req.signature, req.action, payload); err != nil {
 			s.logger().Warn("save replay", "requestId", req.id, "err", err)
 		}

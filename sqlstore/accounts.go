@@ -80,7 +80,7 @@ var ErrNotFound = errors.New("not found")
 
 // FindTeam returns the team with the id or name.
 func (db *DB) FindTeam(ctx context.Context, idOrName string) (*metalplane.Team, error) {
-	t, err := scanTeam(db.SQL.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1 OR name = $1`, idOrName))
+	t, err := scanTeam(db.readRow(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1 OR name = $1`, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("team %q: %w", idOrName, ErrNotFound)
 	}
@@ -264,7 +264,7 @@ func (db *DB) CreateAccessKey(ctx context.Context, teamID, id, secret string, is
 func (db *DB) FindAccessKey(ctx context.Context, id string) (*metalplane.AccessKey, error) {
 	var k metalplane.AccessKey
 	var created int64
-	err := db.SQL.QueryRowContext(ctx, `SELECT id, team_id, secret, is_admin, enabled, created_at FROM access_keys WHERE id = $1`, id).
+	err := db.readRow(ctx, `SELECT id, team_id, secret, is_admin, enabled, created_at FROM access_keys WHERE id = $1`, id).
 		Scan(&k.ID, &k.TeamID, &k.Secret, &k.IsAdmin, &k.Enabled, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("access key %q: %w", id, ErrNotFound)
@@ -329,7 +329,7 @@ func (db *DB) CreateBearerToken(ctx context.Context, teamID string, isAdmin bool
 func (db *DB) FindBearerToken(ctx context.Context, token string) (*metalplane.Caller, error) {
 	var c metalplane.Caller
 	var enabled bool
-	err := db.SQL.QueryRowContext(ctx, `SELECT team_id, is_admin, enabled FROM bearer_tokens WHERE token_hash = $1`, hashToken(token)).Scan(&c.TeamID, &c.IsAdmin, &enabled)
+	err := db.readRow(ctx, `SELECT team_id, is_admin, enabled FROM bearer_tokens WHERE token_hash = $1`, hashToken(token)).Scan(&c.TeamID, &c.IsAdmin, &enabled)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && !enabled) {
 		return nil, ErrNotFound
 	}
@@ -378,7 +378,7 @@ func (db *DB) DefaultResourceGroup(ctx context.Context, teamID string) (*metalpl
 
 // ResourceGroupNames maps the team's resource group IDs to names.
 func (db *DB) ResourceGroupNames(ctx context.Context, teamID string) (map[string]string, error) {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT id, name FROM resource_groups WHERE team_id = $1`, teamID)
+	rows, err := db.readRows(ctx, `SELECT id, name FROM resource_groups WHERE team_id = $1`, teamID)
 	if err != nil {
 		return nil, err
 	}

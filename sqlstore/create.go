@@ -22,21 +22,21 @@ type createLookups struct{ db *DB }
 
 func (l createLookups) KeyPairExists(ctx context.Context, teamID, keyID string) (bool, error) {
 	var n int
-	err := l.db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM key_pairs WHERE team_id = $1 AND id = $2`, teamID, keyID).Scan(&n)
+	err := l.db.readRow(ctx, `SELECT COUNT(*) FROM key_pairs WHERE team_id = $1 AND id = $2`, teamID, keyID).Scan(&n)
 	return n > 0, err
 }
 
 func (l createLookups) SubnetForCreate(ctx context.Context, teamID, subnetID string) (*metalplane.SubnetState, error) {
 	var s metalplane.SubnetState
 	var cidr string
-	err := l.db.SQL.QueryRowContext(ctx, `SELECT zone_id, status, cidr FROM subnets WHERE team_id = $1 AND id = $2`, teamID, subnetID).Scan(&s.ZoneID, &s.Status, &cidr)
+	err := l.db.readRow(ctx, `SELECT zone_id, status, cidr FROM subnets WHERE team_id = $1 AND id = $2`, teamID, subnetID).Scan(&s.ZoneID, &s.Status, &cidr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	used, err := usedPrivateIPs(ctx, l.db.SQL, subnetID)
+	used, err := usedPrivateIPs(ctx, readQueryer{l.db}, subnetID)
 	if err != nil {
 		return nil, err
 	}
@@ -46,13 +46,13 @@ func (l createLookups) SubnetForCreate(ctx context.Context, teamID, subnetID str
 
 func (l createLookups) ResourceGroupID(ctx context.Context, teamID, id string) (string, error) {
 	if id == "" {
-		g, err := l.db.defaultResourceGroup(ctx, l.db.SQL, teamID)
+		g, err := l.db.defaultResourceGroup(ctx, readQueryer{l.db}, teamID)
 		if err != nil {
 			return "", err
 		}
 		return g.ID, nil
 	}
-	g, err := l.db.findResourceGroup(ctx, l.db.SQL, teamID, id)
+	g, err := l.db.findResourceGroup(ctx, readQueryer{l.db}, teamID, id)
 	if err != nil {
 		return "", err
 	}
@@ -119,7 +119,18 @@ type CreateResult struct {
 // OPERATION_DENIED_BALANCE_INSUFFICIENT, or ErrReplayed when an identical
 // request committed first.
 func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, replay *Replay, enqueue EnqueueFunc) (*CreateResult, error) {
-	result := &CreateResult{OrderNumber: metalplane.NewOrderNumber()}
+	result := &CreateResult{}
+	if db.singleWriter() {
+		// The committer gives the purchase its IDs (groupcommit.go).
+		if err := db.committer().submit(ctx, &purchase{plan: plan, result: result, replay: replay, enqueue: enqueue}); err != nil {
+			return nil, err
+		}
+		return result, nil
+	}
+	// PostgreSQL runs purchases in parallel on many connections, in as
+	// many processes as there are replicas: random IDs, which no two
+	// replicas draw alike.
+	result.OrderNumber = metalplane.NewOrderNumber()
 	for range plan.Amount {
 		result.InstanceIDSet = append(result.InstanceIDSet, metalplane.NewInstanceID())
 	}
@@ -127,14 +138,9 @@ func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, 
 	if err != nil {
 		return nil, err
 	}
-	if db.singleWriter() {
-		err = db.committer().submit(ctx, &purchase{plan: plan, result: result, replay: replay, response: response, enqueue: enqueue})
-	} else {
-		// PostgreSQL runs purchases in parallel on many connections.
-		err = db.inTx(ctx, func(tx *sql.Tx) error {
-			return db.createTx(ctx, tx, plan, result, replay, response, enqueue)
-		})
-	}
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		return db.createTx(ctx, tx, plan, result, replay, response, enqueue)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,12 @@ type DB struct {
 	// stmtCache holds prepared statements of the purchase path on
 	// SQLite (stmtcache.go).
 	stmtCache stmtCache
+	// reads is SQLite's pool of query-only connections (readpool.go);
+	// nil on PostgreSQL.
+	reads *readPool
+	// checkpoints copies SQLite's WAL into the database file in the
+	// background (checkpoint.go); nil on PostgreSQL.
+	checkpoints *checkpointer
 }
 
 // Now returns the store's current time, truncated to the second like every
@@ -87,7 +93,8 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			}
 		}
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)"} {
+		for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)", "temp_store(MEMORY)",
+			fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages)} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")
@@ -101,11 +108,37 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(1)
 		sqlDB.SetConnMaxLifetime(0)
 		sqlDB.SetConnMaxIdleTime(0)
-		db = &DB{SQL: sqlDB, Dialect: SQLite}
+		// The readers (readpool.go): query_only makes a write through
+		// them an error instead of a second writer.
+		rq := url.Values{}
+		for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "temp_store(MEMORY)"} {
+			rq.Add("_pragma", p)
+		}
+		readDB, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+		if err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("open sqlite readers: %w", err)
+		}
+		readDB.SetMaxOpenConns(readConns)
+		readDB.SetMaxIdleConns(readConns)
+		readDB.SetConnMaxLifetime(0)
+		readDB.SetConnMaxIdleTime(0)
+		ckq := url.Values{}
+		ckq.Add("_pragma", "busy_timeout(10000)")
+		ckq.Add("_pragma", "synchronous(NORMAL)")
+		ckDB, err := sql.Open("sqlite", "file:"+path+"?"+ckq.Encode())
+		if err != nil {
+			sqlDB.Close()
+			readDB.Close()
+			return nil, fmt.Errorf("open sqlite checkpointer: %w", err)
+		}
+		ckDB.SetMaxOpenConns(1)
+		db = &DB{SQL: sqlDB, Dialect: SQLite, reads: &readPool{sql: readDB}, checkpoints: startCheckpointer(ckDB)}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.SQL.PingContext(pingCtx); err != nil {
+		db.closeSide()
 		db.SQL.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", db.Dialect, err)
 	}
@@ -119,7 +152,22 @@ func (db *DB) Close() error {
 		db.group.close()
 	}
 	db.closeStatements()
-	return db.SQL.Close()
+	// The writer last: SQLite's last connection to close checkpoints the
+	// whole WAL and removes it.
+	sideErr := db.closeSide()
+	return errors.Join(sideErr, db.SQL.Close())
+}
+
+// closeSide closes SQLite's readers and checkpointer.
+func (db *DB) closeSide() error {
+	var errs []error
+	if db.checkpoints != nil {
+		errs = append(errs, db.checkpoints.close())
+	}
+	if db.reads != nil {
+		errs = append(errs, db.reads.close())
+	}
+	return errors.Join(errs...)
 }
 
 //go:embed migrations

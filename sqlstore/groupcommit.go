@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"sync"
 	"time"
@@ -33,7 +34,7 @@ const maxGroup = 64
 
 // groupLinger is how long the committer waits for more purchases after
 // the first; measured in docs/performance.md.
-var groupLinger = 1500 * time.Microsecond
+var groupLinger = 500 * time.Microsecond
 
 type purchase struct {
 	plan     *metalplane.CreatePlan
@@ -47,6 +48,7 @@ type purchase struct {
 
 type groupCommitter struct {
 	db    *DB
+	ids   metalplane.TimeOrderedIDs
 	queue chan *purchase
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -56,11 +58,28 @@ type groupCommitter struct {
 func (db *DB) committer() *groupCommitter {
 	db.groupOnce.Do(func() {
 		g := &groupCommitter{db: db, queue: make(chan *purchase), stop: make(chan struct{})}
+		g.resumeIDs()
 		g.wg.Add(1)
 		go g.run()
 		db.group = g
 	})
 	return db.group
+}
+
+// resumeIDs makes the IDs continue after the newest in the database, so a
+// clock set back across a restart does not draw taken IDs (attempt would
+// draw again, but that costs a rollback). IDs more than a day ahead are
+// left out: random IDs made before IDs were time-ordered are spread over
+// the whole range. A failure only leaves that to attempt.
+func (g *groupCommitter) resumeIDs() {
+	ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
+	defer cancel()
+	var horizon metalplane.TimeOrderedIDs
+	tomorrow := time.Now().Add(24 * time.Hour)
+	var id, order sql.NullString
+	g.db.SQL.QueryRowContext(ctx, `SELECT MAX(id) FROM instances WHERE id < $1`, horizon.InstanceID(tomorrow)).Scan(&id)
+	g.db.SQL.QueryRowContext(ctx, `SELECT MAX(order_number) FROM orders WHERE order_number < $1`, horizon.OrderNumber(tomorrow)).Scan(&order)
+	g.ids.Continue(id.String, order.String)
 }
 
 // close stops the committer after the batch in progress.
@@ -160,16 +179,7 @@ func (g *groupCommitter) commit(batch []*purchase) {
 		var ids []string
 		var enqueue EnqueueFunc
 		for _, p := range batch {
-			if _, err := g.db.cached(tx).ExecContext(ctx, `SAVEPOINT purchase`); err != nil {
-				return err
-			}
-			p.err = g.db.createTx(ctx, tx, p.plan, p.result, p.replay, p.response, nil)
-			if p.err != nil {
-				if _, err := g.db.cached(tx).ExecContext(ctx, `ROLLBACK TO purchase`); err != nil {
-					return err
-				}
-			}
-			if _, err := g.db.cached(tx).ExecContext(ctx, `RELEASE purchase`); err != nil {
+			if err := g.attempt(ctx, tx, p, nil); err != nil {
 				return err
 			}
 			if p.err == nil && p.enqueue != nil {
@@ -193,7 +203,61 @@ func (g *groupCommitter) commit(batch []*purchase) {
 
 // alone runs one purchase in its own transaction.
 func (g *groupCommitter) alone(ctx context.Context, p *purchase) {
-	p.err = g.db.inTx(ctx, func(tx *sql.Tx) error {
-		return g.db.createTx(ctx, tx, p.plan, p.result, p.replay, p.response, p.enqueue)
+	err := g.db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := g.attempt(ctx, tx, p, p.enqueue); err != nil {
+			return err
+		}
+		return p.err
 	})
+	if p.err == nil {
+		p.err = err
+	}
+}
+
+// maxIDDraws bounds how often a purchase draws new IDs after finding its
+// IDs taken (metalplane.TimeOrderedIDs: only after a clock set back, or
+// by an ID of another process).
+const maxIDDraws = 3
+
+// attempt runs one purchase inside tx under a SAVEPOINT, so that its
+// refusal rolls back only its own writes, and sets p.err to its outcome.
+// It gives the purchase time-ordered IDs, drawing again when they are
+// taken. The error it returns is the transaction's, not the purchase's.
+func (g *groupCommitter) attempt(ctx context.Context, tx *sql.Tx, p *purchase, enqueue EnqueueFunc) error {
+	q := g.db.cached(tx)
+	for range maxIDDraws {
+		if err := g.assignIDs(p); err != nil {
+			p.err = err
+			return nil
+		}
+		if _, err := q.ExecContext(ctx, `SAVEPOINT purchase`); err != nil {
+			return err
+		}
+		p.err = g.db.createTx(ctx, tx, p.plan, p.result, p.replay, p.response, enqueue)
+		if p.err != nil {
+			if _, err := q.ExecContext(ctx, `ROLLBACK TO purchase`); err != nil {
+				return err
+			}
+		}
+		if _, err := q.ExecContext(ctx, `RELEASE purchase`); err != nil {
+			return err
+		}
+		if !isUniqueViolation(p.err) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// assignIDs gives p new IDs and the answer stored for its replays.
+func (g *groupCommitter) assignIDs(p *purchase) error {
+	now := time.Now()
+	p.result.OrderNumber = g.ids.OrderNumber(now)
+	p.result.InstanceIDSet = p.result.InstanceIDSet[:0]
+	for range p.plan.Amount {
+		p.result.InstanceIDSet = append(p.result.InstanceIDSet, g.ids.InstanceID(now))
+	}
+	var err error
+	p.response, err = json.Marshal(p.result)
+	return err
 }

@@ -165,10 +165,10 @@ func (db *DB) FindInstances(ctx context.Context, f InstanceFilter) ([]*metalplan
 	where, args := f.where()
 	var total int
 	if q, qargs, ok := f.summaryCount(db.hasInstanceCounts()); ok {
-		if err := db.SQL.QueryRowContext(ctx, q, qargs...).Scan(&total); err != nil {
+		if err := db.readRow(ctx, q, qargs...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count instances: %w", err)
 		}
-	} else if err := db.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM instances WHERE `+where, args...).Scan(&total); err != nil {
+	} else if err := db.readRow(ctx, `SELECT COUNT(*) FROM instances WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count instances: %w", err)
 	}
 	if total == 0 || (f.Limit > 0 && f.Offset >= total) {
@@ -176,9 +176,11 @@ func (db *DB) FindInstances(ctx context.Context, f InstanceFilter) ([]*metalplan
 	}
 	q := `SELECT ` + instanceColumns + ` FROM instances WHERE ` + where + ` ORDER BY create_time, id`
 	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d OFFSET %d", f.Limit, f.Offset)
+		// Parameters, not text: one prepared statement serves every page.
+		args = append(args, f.Limit, f.Offset)
+		q += fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)-1, len(args))
 	}
-	rows, err := db.SQL.QueryContext(ctx, q, args...)
+	rows, err := db.readRows(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("find instances: %w", err)
 	}
@@ -197,7 +199,7 @@ func (db *DB) FindInstances(ctx context.Context, f InstanceFilter) ([]*metalplan
 // FindInstance returns the team's live instance. Returns
 // INVALID_INSTANCE_NOT_FOUND.
 func (db *DB) FindInstance(ctx context.Context, teamID, id string) (*metalplane.Instance, error) {
-	in, err := scanInstance(db.SQL.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE team_id = $1 AND id = $2 AND released = $3`, teamID, id, false))
+	in, err := scanInstance(db.readRow(ctx, `SELECT `+instanceColumns+` FROM instances WHERE team_id = $1 AND id = $2 AND released = $3`, teamID, id, false))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, metalplane.Errorf("INVALID_INSTANCE_NOT_FOUND", "The instance %s does not exist.", id)
 	}

@@ -156,7 +156,7 @@ func (db *DB) FindKeyPairs(ctx context.Context, f KeyPairFilter) ([]*metalplane.
 // FindKeyPair returns the team's key pair. Returns
 // INVALID_KEY_PAIR_NOT_FOUND, also for another team's key pair.
 func (db *DB) FindKeyPair(ctx context.Context, teamID, id string) (*metalplane.KeyPair, error) {
-	kp, err := scanKeyPair(db.SQL.QueryRowContext(ctx, `SELECT `+keyPairColumns+` FROM key_pairs WHERE team_id = $1 AND id = $2`, teamID, id))
+	kp, err := scanKeyPair(db.readRow(ctx, `SELECT `+keyPairColumns+` FROM key_pairs WHERE team_id = $1 AND id = $2`, teamID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, keyPairNotFound(id)
 	}

@@ -30,7 +30,7 @@ type Replay struct {
 // request.
 func (db *DB) FindReplay(ctx context.Context, accessKeyID, signature, action string) ([]byte, error) {
 	var resp string
-	err := db.SQL.QueryRowContext(ctx, `SELECT response FROM request_replays WHERE access_key_id = $1 AND signature = $2 AND action = $3`, accessKeyID, signature, action).Scan(&resp)
+	err := db.readRow(ctx, `SELECT response FROM request_replays WHERE access_key_id = $1 AND signature = $2 AND action = $3`, accessKeyID, signature, action).Scan(&resp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
