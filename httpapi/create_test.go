@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -77,6 +79,67 @@ func TestCreateInstancesReachesRunning(t *testing.T) {
 			if !names[n] {
 				t.Errorf("no instance named %s in %v", n, names)
 			}
+		}
+	})
+}
+
+// A purchase is visible to DescribeInstances the moment CreateInstances
+// answers (ACTIONS.md §3.2), also while other purchases commit around it:
+// Terraform reads the instance right after creating it. Several buyers
+// buy and read back at once, so answers and reads interleave with the
+// commits of other purchases.
+func TestCreatedInstancesAreVisibleAtOnce(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		ctx := context.Background()
+		const buyers, rounds = 8, 5
+		errs := make(chan error, buyers*rounds)
+		var wg sync.WaitGroup
+		for b := range buyers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range rounds {
+					name := fmt.Sprintf("seen-%d-%d", b, r)
+					req := minimalCreate()
+					req["instanceName"] = name
+					var created createResponse
+					if err := env.BMC().Call(ctx, "CreateInstances", req, &created); err != nil {
+						errs <- err
+						return
+					}
+					if len(created.InstanceIDSet) != 1 {
+						errs <- fmt.Errorf("%s: got instanceIdSet %v, want one ID", name, created.InstanceIDSet)
+						return
+					}
+					var byID, byName describeResponse
+					if err := env.BMC().Call(ctx, "DescribeInstances", map[string]any{"instanceIds": created.InstanceIDSet}, &byID); err != nil {
+						errs <- err
+						return
+					}
+					if err := env.BMC().Call(ctx, "DescribeInstances", map[string]any{"instanceName": name}, &byName); err != nil {
+						errs <- err
+						return
+					}
+					if byID.TotalCount != 1 || len(byID.DataSet) != 1 || byID.DataSet[0]["instanceId"] != created.InstanceIDSet[0] {
+						errs <- fmt.Errorf("%s (%s) right after its purchase, by ID: totalCount %d, %d returned", name, created.InstanceIDSet[0], byID.TotalCount, len(byID.DataSet))
+					}
+					if byName.TotalCount != 1 || len(byName.DataSet) != 1 || byName.DataSet[0]["instanceId"] != created.InstanceIDSet[0] {
+						errs <- fmt.Errorf("%s right after its purchase, by name: totalCount %d, %d returned", name, byName.TotalCount, len(byName.DataSet))
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		var all describeResponse
+		if err := env.BMC().Call(ctx, "DescribeInstances", map[string]any{"instanceName": "seen-*"}, &all); err != nil {
+			t.Fatal(err)
+		}
+		if all.TotalCount != buyers*rounds {
+			t.Errorf("DescribeInstances instanceName=seen-* counts %d, want %d", all.TotalCount, buyers*rounds)
 		}
 	})
 }
