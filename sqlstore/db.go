@@ -102,9 +102,11 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
-		// One connection: SQLite has one writer, and several connections
-		// were measured slower and prone to SQLITE_BUSY (notes/RIVER.md).
-		// Inside a transaction only that transaction may be used.
+		// One writing connection: SQLite has one writer, and several
+		// writing connections were measured slower and prone to
+		// SQLITE_BUSY (notes/RIVER.md). Inside a transaction only that
+		// transaction may be used. Reads that need no transaction have
+		// their own pool (readpool.go).
 		sqlDB.SetMaxOpenConns(1)
 		sqlDB.SetConnMaxLifetime(0)
 		sqlDB.SetConnMaxIdleTime(0)
