@@ -12,7 +12,9 @@ import (
 )
 
 // IDs are random so that nothing about one team's activity can be read from
-// another team's IDs; shapes follow PROTOCOL.md §11.
+// another team's IDs; shapes follow PROTOCOL.md §11. The exception is
+// TimeOrderedIDs below: SQLite's instance IDs and order numbers begin with
+// the time they were made, which createTime shows anyway.
 
 const alphanumerics = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 

@@ -92,49 +92,17 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
 		}
-		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)", "temp_store(MEMORY)",
-			fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages)} {
-			q.Add("_pragma", p)
-		}
-		q.Set("_txlock", "immediate")
-		sqlDB, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-		if err != nil {
-			return nil, fmt.Errorf("open sqlite: %w", err)
-		}
 		// One writing connection: SQLite has one writer, and several
 		// writing connections were measured slower and prone to
 		// SQLITE_BUSY (notes/RIVER.md). Inside a transaction only that
 		// transaction may be used. Reads that need no transaction have
-		// their own pool (readpool.go).
-		sqlDB.SetMaxOpenConns(1)
-		sqlDB.SetConnMaxLifetime(0)
-		sqlDB.SetConnMaxIdleTime(0)
-		// The readers (readpool.go): query_only makes a write through
-		// them an error instead of a second writer.
-		rq := url.Values{}
-		for _, p := range []string{"busy_timeout(10000)", "query_only(1)", "temp_store(MEMORY)"} {
-			rq.Add("_pragma", p)
-		}
-		readDB, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
-		if err != nil {
-			sqlDB.Close()
-			return nil, fmt.Errorf("open sqlite readers: %w", err)
-		}
-		readDB.SetMaxOpenConns(readConns)
-		readDB.SetMaxIdleConns(readConns)
-		readDB.SetConnMaxLifetime(0)
-		readDB.SetConnMaxIdleTime(0)
-		ckq := url.Values{}
-		ckq.Add("_pragma", "busy_timeout(10000)")
-		ckq.Add("_pragma", "synchronous(NORMAL)")
-		ckDB, err := sql.Open("sqlite", "file:"+path+"?"+ckq.Encode())
-		if err != nil {
-			sqlDB.Close()
-			readDB.Close()
-			return nil, fmt.Errorf("open sqlite checkpointer: %w", err)
-		}
-		ckDB.SetMaxOpenConns(1)
+		// their own pool (readpool.go); query_only makes a write through
+		// them an error instead of a second writer. The checkpointer has
+		// a connection of its own (checkpoint.go).
+		sqlDB := openSQLite(path, 1, "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)",
+			"temp_store(MEMORY)", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages))
+		readDB := openSQLite(path, readConns, "busy_timeout(10000)", "query_only(1)", "temp_store(MEMORY)")
+		ckDB := openSQLite(path, 1, "busy_timeout(10000)", "synchronous(NORMAL)")
 		db = &DB{SQL: sqlDB, Dialect: SQLite, reads: &readPool{sql: readDB}, checkpoints: startCheckpointer(ckDB)}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -158,6 +126,26 @@ func (db *DB) Close() error {
 	// whole WAL and removes it.
 	sideErr := db.closeSide()
 	return errors.Join(sideErr, db.SQL.Close())
+}
+
+// openSQLite returns a pool of at most conns connections to the SQLite
+// file, each opened with the pragmas, writes beginning IMMEDIATE (a
+// transaction takes the write lock at BEGIN rather than failing with
+// SQLITE_BUSY halfway), kept open for good. Connections are made on first
+// use, so errors show at the first statement (Open pings the writer).
+func openSQLite(path string, conns int, pragmas ...string) *sql.DB {
+	q := url.Values{}
+	for _, p := range pragmas {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	// sql.Open only fails for an unregistered driver name.
+	pool, _ := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	pool.SetMaxOpenConns(conns)
+	pool.SetMaxIdleConns(conns)
+	pool.SetConnMaxLifetime(0)
+	pool.SetConnMaxIdleTime(0)
+	return pool
 }
 
 // closeSide closes SQLite's readers and checkpointer.
