@@ -18,66 +18,60 @@ var serviceVersions = map[string][]string{
 type action struct {
 	service string
 	name    string
-	replay  replayKind
+	effect  effect
 	handle  func(r *request) (any, error)
 }
 
-// replayKind says how an action remembers its answer per signature, so
-// that an identical signed retry is answered without doing the work twice
-// (PROTOCOL.md §7, docs/api.md).
-type replayKind int
+// effect says whether an action changes anything. A signed request of an
+// action that writes claims its signature in the action's own transaction,
+// with the answer an identical retry gets if this answer is lost (replay.go
+// in this package and in sqlstore).
+type effect int
 
 const (
-	// readOnly actions have nothing to protect.
-	readOnly replayKind = iota
-	// replayAfter: the answer is stored once the action has succeeded.
-	replayAfter
-	// replayInTx: the action's own transaction stores the answer before
-	// anything else, so two identical purchases racing each other pay
-	// once; storing it again afterwards would only cost the writer a
-	// second transaction.
-	replayInTx
+	reads effect = iota
+	writes
 )
 
 // mutating reports whether the action changes anything.
-func (a *action) mutating() bool { return a.replay != readOnly }
+func (a *action) mutating() bool { return a.effect == writes }
 
 // actions is the one list of every action served, both bmc versions
 // sharing a handler (their differences are handled inside it).
 var actions = []action{
-	{"bmc", "DescribeZones", readOnly, handleDescribeZones},
-	{"bmc", "DescribeInstanceTypes", readOnly, handleDescribeInstanceTypes},
-	{"bmc", "DescribeAvailableResources", readOnly, handleDescribeAvailableResources},
-	{"bmc", "DescribeImages", readOnly, handleDescribeImages},
-	{"bmc", "InquiryPriceCreateInstance", readOnly, handleInquiryPriceCreateInstance},
-	{"bmc", "CreateInstances", replayInTx, handleCreateInstances},
-	{"bmc", "DescribeInstances", readOnly, handleDescribeInstances},
-	{"bmc", "StartInstances", replayAfter, handleStartInstances},
-	{"bmc", "StopInstances", replayAfter, handleStopInstances},
-	{"bmc", "RebootInstances", replayAfter, handleRebootInstances},
-	{"bmc", "ReinstallInstance", replayAfter, handleReinstallInstance},
-	{"bmc", "TerminateInstance", replayAfter, handleTerminateInstance},
-	{"bmc", "ReleaseInstances", replayAfter, handleReleaseInstances},
-	{"bmc", "RenewInstance", replayAfter, handleRenewInstance},
-	{"bmc", "ModifyInstancesAttribute", replayAfter, handleModifyInstancesAttribute},
-	{"bmc", "ModifyInstancesResourceGroup", replayAfter, handleModifyInstancesResourceGroup},
-	{"bmc", "CreateSubnet", replayAfter, handleCreateSubnet},
-	{"bmc", "DescribeSubnets", readOnly, handleDescribeSubnets},
-	{"bmc", "DeleteSubnet", replayAfter, handleDeleteSubnet},
-	{"bmc", "AssociateSubnetInstances", replayAfter, handleAssociateSubnetInstances},
-	{"bmc", "UnAssociateSubnetInstance", replayAfter, handleUnAssociateSubnetInstance},
-	{"bmc", "DescribeInstanceInternetStatus", readOnly, handleDescribeInstanceInternetStatus},
-	{"bmc", "ModifyInstanceBandwidth", replayInTx, handleModifyInstanceBandwidth},
-	{"bmc", "InquiryPriceInstanceBandwidth", readOnly, handleInquiryPriceInstanceBandwidth},
-	{"bmc", "CancelInstanceBandwidthDowngrade", replayAfter, handleCancelInstanceBandwidthDowngrade},
-	{"bmc", "ModifyInstanceTrafficPackage", replayInTx, handleModifyInstanceTrafficPackage},
-	{"bmc", "InquiryPriceInstanceTrafficPackage", readOnly, handleInquiryPriceInstanceTrafficPackage},
-	{"bmc", "CancelInstanceTrafficPackageDowngrade", replayAfter, handleCancelInstanceTrafficPackageDowngrade},
-	{"bmc", "DescribeInstancesMonitorHealth", readOnly, handleDescribeInstancesMonitorHealth},
-	{"ccs", "ImportKeyPair", replayAfter, handleImportKeyPair},
-	{"ccs", "DescribeKeyPairs", readOnly, handleDescribeKeyPairs},
-	{"ccs", "ModifyKeyPairAttribute", replayAfter, handleModifyKeyPairAttribute},
-	{"ccs", "DeleteKeyPairs", replayAfter, handleDeleteKeyPairs},
+	{"bmc", "DescribeZones", reads, handleDescribeZones},
+	{"bmc", "DescribeInstanceTypes", reads, handleDescribeInstanceTypes},
+	{"bmc", "DescribeAvailableResources", reads, handleDescribeAvailableResources},
+	{"bmc", "DescribeImages", reads, handleDescribeImages},
+	{"bmc", "InquiryPriceCreateInstance", reads, handleInquiryPriceCreateInstance},
+	{"bmc", "CreateInstances", writes, handleCreateInstances},
+	{"bmc", "DescribeInstances", reads, handleDescribeInstances},
+	{"bmc", "StartInstances", writes, handleStartInstances},
+	{"bmc", "StopInstances", writes, handleStopInstances},
+	{"bmc", "RebootInstances", writes, handleRebootInstances},
+	{"bmc", "ReinstallInstance", writes, handleReinstallInstance},
+	{"bmc", "TerminateInstance", writes, handleTerminateInstance},
+	{"bmc", "ReleaseInstances", writes, handleReleaseInstances},
+	{"bmc", "RenewInstance", writes, handleRenewInstance},
+	{"bmc", "ModifyInstancesAttribute", writes, handleModifyInstancesAttribute},
+	{"bmc", "ModifyInstancesResourceGroup", writes, handleModifyInstancesResourceGroup},
+	{"bmc", "CreateSubnet", writes, handleCreateSubnet},
+	{"bmc", "DescribeSubnets", reads, handleDescribeSubnets},
+	{"bmc", "DeleteSubnet", writes, handleDeleteSubnet},
+	{"bmc", "AssociateSubnetInstances", writes, handleAssociateSubnetInstances},
+	{"bmc", "UnAssociateSubnetInstance", writes, handleUnAssociateSubnetInstance},
+	{"bmc", "DescribeInstanceInternetStatus", reads, handleDescribeInstanceInternetStatus},
+	{"bmc", "ModifyInstanceBandwidth", writes, handleModifyInstanceBandwidth},
+	{"bmc", "InquiryPriceInstanceBandwidth", reads, handleInquiryPriceInstanceBandwidth},
+	{"bmc", "CancelInstanceBandwidthDowngrade", writes, handleCancelInstanceBandwidthDowngrade},
+	{"bmc", "ModifyInstanceTrafficPackage", writes, handleModifyInstanceTrafficPackage},
+	{"bmc", "InquiryPriceInstanceTrafficPackage", reads, handleInquiryPriceInstanceTrafficPackage},
+	{"bmc", "CancelInstanceTrafficPackageDowngrade", writes, handleCancelInstanceTrafficPackageDowngrade},
+	{"bmc", "DescribeInstancesMonitorHealth", reads, handleDescribeInstancesMonitorHealth},
+	{"ccs", "ImportKeyPair", writes, handleImportKeyPair},
+	{"ccs", "DescribeKeyPairs", reads, handleDescribeKeyPairs},
+	{"ccs", "ModifyKeyPairAttribute", writes, handleModifyKeyPairAttribute},
+	{"ccs", "DeleteKeyPairs", writes, handleDeleteKeyPairs},
 }
 
 var actionIndex = func() map[[2]string]*action {

@@ -2,10 +2,7 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"sync"
 	"testing"
 
@@ -14,79 +11,6 @@ import (
 	"github.com/metalplane/metalplane/internal/apitest"
 	"github.com/metalplane/metalplane/sqlstore"
 )
-
-// TestIdenticalSignedRetryBuysOnce replays the exact bytes of a signed
-// CreateInstances, as the SDK does on a 429 or a network retry: the same
-// instanceIdSet and orderNumber come back and the balance is charged once.
-func TestIdenticalSignedRetryBuysOnce(t *testing.T) {
-	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
-		ctx := context.Background()
-		body, _ := json.Marshal(map[string]any{"zoneId": "SEL-A", "instanceChargeType": "PREPAID", "instanceChargePrepaid": map[string]any{"period": 1},
-			"instanceTypeId": "M6C", "internetChargeType": "ByBandwidth", "amount": 2})
-		before, _ := env.DB.FindTeam(ctx, env.Team.ID)
-		req, err := env.BMC().SignedRequest(ctx, "CreateInstances", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		send := func() createResponse {
-			r := req.Clone(ctx)
-			r.Body, _ = req.GetBody()
-			resp, err := http.DefaultClient.Do(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			raw, _ := io.ReadAll(resp.Body)
-			if resp.StatusCode != 200 {
-				t.Fatalf("got HTTP %d %s", resp.StatusCode, raw)
-			}
-			var out struct{ Response createResponse }
-			json.Unmarshal(raw, &out)
-			return out.Response
-		}
-		// Three sends, two of them concurrent.
-		first := send()
-		var wg sync.WaitGroup
-		results := make([]createResponse, 2)
-		for i := range results {
-			wg.Add(1)
-			go func() { defer wg.Done(); results[i] = send() }()
-		}
-		wg.Wait()
-		for _, r := range results {
-			if r.OrderNumber != first.OrderNumber || len(r.InstanceIDSet) != 2 || r.InstanceIDSet[0] != first.InstanceIDSet[0] || r.InstanceIDSet[1] != first.InstanceIDSet[1] {
-				t.Fatalf("replay answered %+v, want %+v", r, first)
-			}
-		}
-		var out describeResponse
-		if err := env.BMC().Call(ctx, "DescribeInstances", map[string]any{}, &out); err != nil {
-			t.Fatal(err)
-		}
-		if out.TotalCount != 2 {
-			t.Fatalf("got %d instances, want 2", out.TotalCount)
-		}
-		after, _ := env.DB.FindTeam(ctx, env.Team.ID)
-		ledger, _ := env.DB.Ledger(ctx, env.Team.ID)
-		charges := 0
-		for _, e := range ledger {
-			if e.Kind == metalplane.LedgerPrepaidCharge {
-				charges++
-			}
-		}
-		if charges != 1 || after.Balance >= before.Balance {
-			t.Fatalf("got %d charges (balance %s → %s), want exactly 1", charges, before.Balance, after.Balance)
-		}
-		// A new signature (the client's own retry with a fresh timestamp
-		// or a changed body) is a new purchase.
-		var second createResponse
-		if err := env.BMC().Call(ctx, "CreateInstances", map[string]any{"zoneId": "SEL-A", "instanceChargeType": "POSTPAID", "instanceTypeId": "M6C", "internetChargeType": "ByBandwidth"}, &second); err != nil {
-			t.Fatal(err)
-		}
-		if second.OrderNumber == first.OrderNumber {
-			t.Fatalf("a different request reused order %s", first.OrderNumber)
-		}
-	})
-}
 
 // TestConcurrentCreatesNeverOversell sends 50 concurrent purchases at a
 // zone and type with 10 free hosts: exactly 10 succeed, the others are

@@ -23,11 +23,7 @@ func handleCreateInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var replay *sqlstore.Replay
-	if r.signature != "" {
-		replay = &sqlstore.Replay{AccessKeyID: r.caller.AccessKeyID, Signature: r.signature, Action: r.action}
-	}
-	return r.server.DB.CreateInstances(r.ctx, plan, replay, r.server.Enqueue)
+	return r.server.DB.CreateInstances(r.ctx, plan, r.server.Enqueue)
 }
 
 // priceItem is PriceItem (2026) / Price (2022); the superset is sent.

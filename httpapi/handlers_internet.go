@@ -161,12 +161,8 @@ func modifyInternet(r *request, kind metalplane.InternetChangeKind) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	var replay *sqlstore.Replay
-	if r.signature != "" {
-		replay = &sqlstore.Replay{AccessKeyID: r.caller.AccessKeyID, Signature: r.signature, Action: r.action}
-	}
 	cat, db := r.server.Catalog, r.server.DB
-	return db.ModifyInternet(r.ctx, r.caller.TeamID, id, req, replay,
+	return db.ModifyInternet(r.ctx, r.caller.TeamID, id, req,
 		func(in *metalplane.Instance, pending *metalplane.PendingInternetChange) (*metalplane.InternetChangePlan, error) {
 			offer, err := checkInternetChange(cat, in, req, pending)
 			if err != nil {

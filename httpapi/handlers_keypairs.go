@@ -63,13 +63,17 @@ func handleImportKeyPair(r *request) (any, error) {
 			return nil, err
 		}
 	}
-	kp, err := r.server.DB.CreateKeyPair(r.ctx, sqlstore.KeyPairCreate{
-		TeamID: r.caller.TeamID, Name: *in.KeyName, PublicKey: *in.PublicKey, Description: desc,
-	})
-	if err != nil {
+	create := sqlstore.KeyPairCreate{
+		ID: metalplane.NewKeyPairID(), TeamID: r.caller.TeamID, Name: *in.KeyName, PublicKey: *in.PublicKey, Description: desc,
+	}
+	answer := importKeyPairResponse{KeyID: create.ID}
+	if err := r.storeAnswer(answer); err != nil {
 		return nil, err
 	}
-	return importKeyPairResponse{KeyID: kp.ID}, nil
+	if _, err := r.server.DB.CreateKeyPair(r.ctx, create); err != nil {
+		return nil, err
+	}
+	return answer, nil
 }
 
 type describeKeyPairsRequest struct {

@@ -91,15 +91,18 @@ func handleCreateSubnet(r *request) (any, error) {
 	if err := metalplane.ValidateSubnetName(*in.SubnetName); err != nil {
 		return nil, err
 	}
-	create := sqlstore.SubnetCreate{TeamID: r.caller.TeamID, ZoneID: zone.ID, Name: *in.SubnetName, CIDR: prefix.String()}
+	create := sqlstore.SubnetCreate{ID: metalplane.NewSubnetID(), TeamID: r.caller.TeamID, ZoneID: zone.ID, Name: *in.SubnetName, CIDR: prefix.String()}
 	if in.ResourceGroupID != nil {
 		create.ResourceGroupID = *in.ResourceGroupID
 	}
-	s, err := r.server.DB.CreateSubnet(r.ctx, create)
-	if err != nil {
+	answer := createSubnetResponse{SubnetID: create.ID}
+	if err := r.storeAnswer(answer); err != nil {
 		return nil, err
 	}
-	return createSubnetResponse{SubnetID: s.ID}, nil
+	if _, err := r.server.DB.CreateSubnet(r.ctx, create); err != nil {
+		return nil, err
+	}
+	return answer, nil
 }
 
 type describeSubnetsRequest struct {

@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -563,33 +562,6 @@ func TestInternetActionsWhileCreating(t *testing.T) {
 		h := monitorHealth(t, c, id)[0]
 		if h.CPUStatus != "UNKNOWN" || h.WanPortStatus != "UNKNOWN" || h.CPU0Temp != nil {
 			t.Errorf("pending instance health: got %+v, want UNKNOWN", h)
-		}
-	})
-}
-
-// TestInternetUpgradeReplayPaysOnce sends the same signed upgrade twice:
-// the second answer is the first one and nothing more is debited.
-func TestInternetUpgradeReplayPaysOnce(t *testing.T) {
-	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
-		env.Clock.Set(jan2030)
-		id := createRunning(t, env, prepaidBandwidthCreate())["instanceId"].(string)
-		env.Clock.Set(time.Date(2030, 1, 22, 0, 0, 0, 0, time.UTC))
-		before := balance(t, env)
-		body := []byte(`{"instanceId":"` + id + `","bandwidthOutMbps":70}`)
-		var answers []string
-		for range 2 {
-			raw, err := env.BMC().Do(context.Background(), "ModifyInstanceBandwidth", body)
-			if err != nil || raw.Status != 200 {
-				t.Fatalf("ModifyInstanceBandwidth: %v %v", err, raw)
-			}
-			s := string(raw.Body)
-			answers = append(answers, s[strings.Index(s, `"orderNumber"`):])
-		}
-		if answers[0] != answers[1] {
-			t.Fatalf("got different answers %s and %s, want the stored one", answers[0], answers[1])
-		}
-		if got := balance(t, env); got != before-322581 {
-			t.Fatalf("balance: got %s, want %s - 32.2581 (charged once)", got, before)
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,10 @@ type Server struct {
 	// EnqueueLifecycle enqueues the jobs of the lifecycle actions in
 	// their transaction.
 	EnqueueLifecycle sqlstore.LifecycleEnqueueFunc
+	// BeforeAnswerFunc, when set, is called after an action succeeded
+	// and before its answer is written. Tests slow answers down with it
+	// to lose them on purpose.
+	BeforeAnswerFunc func(ctx context.Context, action string)
 }
 
 func (s *Server) now() time.Time {
@@ -88,7 +93,26 @@ type request struct {
 	body      []byte
 	caller    metalplane.Caller
 	signature string // "" for bearer tokens
-	server    *Server
+	source    string // the client's address (sourceOf)
+	// claim is a signed mutating request's claim on its signature; the
+	// handler sets the answer it stores (storeAnswer).
+	claim  *sqlstore.Replay
+	server *Server
+}
+
+// storeAnswer sets the answer stored for an identical retry of the request,
+// for actions whose answer is more than requestId. The handler calls it
+// before the store method that acts, since the claim commits with it.
+func (r *request) storeAnswer(v any) error {
+	if r.claim == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	r.claim.Response = b
+	return nil
 }
 
 // decode unmarshals the body into v. A body that is not a JSON object or
@@ -135,10 +159,19 @@ func jsonTypeName(kind string) string {
 // anything else).
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
-	req := &request{ctx: hr.Context(), id: metalplane.NewRequestID(), server: s}
+	req := &request{ctx: hr.Context(), id: metalplane.NewRequestID(), source: sourceOf(hr), server: s}
 	w.Header().Set("X-Request-Id", req.id)
-	code, err := s.handle(hr, req, w)
-	if err != nil {
+	var code metalplane.Code
+	payload, claim, err := s.handle(hr, req, w)
+	if err == nil && s.BeforeAnswerFunc != nil {
+		s.BeforeAnswerFunc(hr.Context(), req.action)
+	}
+	if err == nil {
+		delivered := writeAnswer(w, hr, req.id, payload)
+		if claim != nil {
+			s.DB.SettleReplay(claim, delivered)
+		}
+	} else {
 		code = metalplane.ErrorCode(err)
 		if code == "INTERNAL_SERVER_ERROR" {
 			s.logger().Error("internal error", "requestId", req.id, "action", req.action, "err", err)
@@ -149,22 +182,23 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		"team", req.caller.TeamID, "code", string(code), "ms", time.Since(start).Milliseconds())
 }
 
-// handle serves the request; it writes the success response itself and
-// returns the error to write otherwise.
-func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) (metalplane.Code, error) {
+// handle serves the request up to its answer: the payload to answer and,
+// for a signed mutating request, the written claim whose answer it is, or
+// the error to answer.
+func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) ([]byte, *sqlstore.Replay, error) {
 	if hr.Method != http.MethodPost {
-		return "", metalplane.Errorf("INVALID_HTTP_METHOD", "Method %s is not allowed; use POST.", hr.Method)
+		return nil, nil, metalplane.Errorf("INVALID_HTTP_METHOD", "Method %s is not allowed; use POST.", hr.Method)
 	}
 	service, ok := strings.CutPrefix(hr.URL.Path, "/api/v2/")
 	if !ok || !knownService(service) {
-		return "", metalplane.Errorf("INVALID_SERVICE", "There is no service at %s.", hr.URL.Path)
+		return nil, nil, metalplane.Errorf("INVALID_SERVICE", "There is no service at %s.", hr.URL.Path)
 	}
 	req.service = service
 	if h := hr.Header.Get("X-ZC-Service"); h != "" && h != service {
-		return "", metalplane.Errorf("INVALID_SERVICE", "X-ZC-Service %s does not match the path.", h)
+		return nil, nil, metalplane.Errorf("INVALID_SERVICE", "X-ZC-Service %s does not match the path.", h)
 	}
 	if mt, _, err := mime.ParseMediaType(hr.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return "", metalplane.Errorf("INVALID_PARAMETER", "Content-Type must be application/json.")
+		return nil, nil, metalplane.Errorf("INVALID_PARAMETER", "Content-Type must be application/json.")
 	}
 	limit := s.MaxBodyBytes
 	if limit == 0 {
@@ -174,59 +208,73 @@ func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) (
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			return "", metalplane.Errorf("REQUEST_ENTITY_TOO_LARGE", "The request body exceeds %d bytes.", limit)
+			return nil, nil, metalplane.Errorf("REQUEST_ENTITY_TOO_LARGE", "The request body exceeds %d bytes.", limit)
 		}
-		return "", metalplane.Errorf("INVALID_PARAMETER", "The request body could not be read.")
+		return nil, nil, metalplane.Errorf("INVALID_PARAMETER", "The request body could not be read.")
 	}
 	req.body = body
 	req.action = hr.Header.Get("X-ZC-Action")
 	req.version = hr.Header.Get("X-ZC-Version")
 	act, err := findAction(service, req.action, req.version)
 	if err != nil {
-		return "", err
+		return nil, nil, err
 	}
 	if err := s.authenticate(hr, req); err != nil {
-		return "", err
+		return nil, nil, err
 	}
-	if act.mutating() && req.signature != "" {
-		stored, err := s.DB.FindReplay(req.ctx, req.caller.AccessKeyID, req.signature, req.action)
-		if err != nil {
-			return "", err
+	switch {
+	case req.signature == "":
+		// Bearer tokens sign nothing: there is nothing to tell a
+		// retry by.
+		payload, err := run(act, req)
+		return payload, nil, err
+	case !act.mutating():
+		if err := s.bindRead(req); err != nil {
+			return nil, nil, err
 		}
-		if stored != nil {
-			writeSuccessRaw(w, req.id, stored)
-			return "", nil
-		}
+		payload, err := run(act, req)
+		return payload, nil, err
+	default:
+		return s.runSigned(req, act)
 	}
+}
+
+// run runs the action and encodes its output fields.
+func run(act *action, req *request) ([]byte, error) {
 	result, err := act.handle(req)
-	if errors.Is(err, sqlstore.ErrReplayed) {
-		// An identical request committed first, concurrently.
-		stored, ferr := s.DB.FindReplay(req.ctx, req.caller.AccessKeyID, req.signature, req.action)
-		if ferr != nil || stored == nil {
-			return "", errors.Join(err, ferr)
-		}
-		writeSuccessRaw(w, req.id, stored)
-		return "", nil
-	}
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	payload, err := json.Marshal(result)
-	if err != nil {
-		return "", err
+	return json.Marshal(result)
+}
+
+// answerWriteTimeout bounds the writing of an answer, so that its fate is
+// known well within sqlstore.ReplayLease.
+const answerWriteTimeout = 3 * time.Second
+
+// writeAnswer writes the success envelope and reports whether the whole
+// answer reached the client's connection: the client was still there when
+// writing began (the request's context is cancelled when it goes away) and
+// the write and the flush succeeded. The context is not looked at after
+// the flush: a client that read its answer and hung up at once would look
+// like one that never got it.
+func writeAnswer(w http.ResponseWriter, hr *http.Request, requestID string, payload []byte) bool {
+	if hr.Context().Err() != nil {
+		return false
 	}
-	if act.replay == replayAfter && req.signature != "" {
-		if err := s.DB.SaveReplay(req.ctx, req.caller.AccessKeyID, req.signature, req.action, payload); err != nil {
-			s.logger().Warn("save replay", "requestId", req.id, "err", err)
-		}
+	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(answerWriteTimeout)) // unsupported by some test writers: then unbounded
+	if err := writeSuccessRaw(w, requestID, payload); err != nil {
+		return false
 	}
-	writeSuccessRaw(w, req.id, payload)
-	return "", nil
+	err := rc.Flush()
+	return err == nil || errors.Is(err, http.ErrNotSupported)
 }
 
 // writeSuccessRaw writes the success envelope around payload, a JSON object
-// of the action's output fields, adding requestId inside and outside.
-func writeSuccessRaw(w http.ResponseWriter, requestID string, payload []byte) {
+// of the action's output fields, adding requestId inside and outside. The
+// length is set so that flushing does not turn the answer chunked.
+func writeSuccessRaw(w http.ResponseWriter, requestID string, payload []byte) error {
 	idJSON, _ := json.Marshal(requestID)
 	var b bytes.Buffer
 	b.Grow(len(payload) + 100)
@@ -241,8 +289,10 @@ func writeSuccessRaw(w http.ResponseWriter, requestID string, payload []byte) {
 	}
 	b.WriteString("}}")
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(http.StatusOK)
-	w.Write(b.Bytes())
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 type errorEnvelope struct {

@@ -112,18 +112,23 @@ type CreateResult struct {
 // CreateInstances commits a validated plan in one transaction (DESIGN.md,
 // the create path): quota, hosts, public and private IPs, the PREPAID
 // debit, the order, the instances in PENDING, their provisioning jobs and,
-// when replay is set, the answer for identical retries. Any failure rolls
-// everything back. Returns OPERATION_DENIED_INSTANCE_QUOTA_EXCEED,
+// when ctx carries a signed request's claim (WithReplay), the claim with
+// this answer. Any failure rolls everything back. Returns OPERATION_DENIED_INSTANCE_QUOTA_EXCEED,
 // RESOURCES_SOLDOUT_INSTANCE_TYPE, RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT,
 // INVALID_SUBNET_PRIVATE_IP_INSUFFICIENT,
 // OPERATION_DENIED_BALANCE_INSUFFICIENT, or ErrReplayed when an identical
 // request committed first.
-func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, replay *Replay, enqueue EnqueueFunc) (*CreateResult, error) {
+func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, enqueue EnqueueFunc) (*CreateResult, error) {
 	result := &CreateResult{}
+	claim := replayFrom(ctx)
 	if db.singleWriter() {
-		// The committer gives the purchase its IDs (groupcommit.go).
-		if err := db.committer().submit(ctx, &purchase{plan: plan, result: result, replay: replay, enqueue: enqueue}); err != nil {
+		// The committer gives the purchase its IDs (groupcommit.go) and
+		// writes the claim with them.
+		if err := db.committer().submit(ctx, &purchase{plan: plan, result: result, replay: claim, enqueue: enqueue}); err != nil {
 			return nil, err
+		}
+		if claim != nil {
+			claim.written = true
 		}
 		return result, nil
 	}
@@ -138,8 +143,12 @@ func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, 
 	if err != nil {
 		return nil, err
 	}
+	if claim != nil {
+		// inTx writes it first.
+		claim.Response = response
+	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		return db.createTx(ctx, tx, plan, result, replay, response, enqueue)
+		return db.createTx(ctx, tx, plan, result, nil, response, enqueue)
 	})
 	if err != nil {
 		return nil, err
@@ -152,9 +161,10 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	// job insert needs the plain transaction.
 	tx := db.cached(sqlTx)
 	if replay != nil {
-		// First, so a concurrent identical request waits here (PostgreSQL)
-		// and then rolls back instead of allocating anything.
-		if err := db.saveReplay(ctx, tx, *replay, response, true); err != nil {
+		// First, so that an identical request holding the signature makes
+		// this one roll back before allocating anything.
+		replay.Response = response
+		if err := db.claimReplayTx(ctx, tx, replay); err != nil {
 			return err
 		}
 	}

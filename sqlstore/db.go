@@ -43,6 +43,10 @@ type DB struct {
 	// group batches purchases on SQLite (groupcommit.go).
 	groupOnce sync.Once
 	group     *groupCommitter
+	// replayLog writes answers' outcomes and reads' bindings in the
+	// background (replaylog.go).
+	replayOnce sync.Once
+	replayLog  *replayLog
 	// stmtCache holds prepared statements of the purchase path on
 	// SQLite (stmtcache.go).
 	stmtCache stmtCache
@@ -120,6 +124,10 @@ func (db *DB) Close() error {
 	db.groupOnce.Do(func() {}) // no committer may start from now on
 	if db.group != nil {
 		db.group.close()
+	}
+	db.replayOnce.Do(func() {})
+	if db.replayLog != nil {
+		db.replayLog.close()
 	}
 	db.closeStatements()
 	// The writer last: SQLite's last connection to close checkpoints the
@@ -287,11 +295,21 @@ func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) 
 	return applied, rows.Err()
 }
 
-// inTx runs fn in a transaction, committing if it returns nil.
+// inTx runs fn in a transaction, committing if it returns nil. When ctx
+// carries a signed request's claim on its answer (WithReplay) that is not
+// written yet, the claim is written first, so it commits with fn's writes
+// or not at all; only write transactions may use inTx.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
+	}
+	claim := replayFrom(ctx)
+	if claim != nil {
+		if err := db.claimReplayTx(ctx, tx, claim); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
@@ -299,6 +317,9 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
+	}
+	if claim != nil {
+		claim.written = true
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func TestPurchaseDrawsNewIDsWhenTheyAreTaken(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := db.CreateInstances(ctx, plan, nil, nil)
+		res, err := db.CreateInstances(ctx, plan, nil)
 		if err != nil {
 			t.Fatalf("CreateInstances %s: %v", name, err)
 		}

@@ -198,22 +198,21 @@ type ModifyInternetResult struct {
 // instance in one transaction: it locks the instance, applies its due
 // downgrades, lets plan check and price the change, then records an order,
 // debits a PREPAID upgrade (one ledger row) and either updates the
-// instance or schedules the downgrade. With replay, the answer is stored
-// first in the same transaction, so an identical signed retry racing this
-// one never pays twice. Returns INVALID_INSTANCE_NOT_FOUND, plan's errors,
+// instance or schedules the downgrade. A signed request's claim (WithReplay)
+// is written first in the same transaction with this answer, so that an
+// identical request racing this one never pays twice. Returns INVALID_INSTANCE_NOT_FOUND, plan's errors,
 // OPERATION_DENIED_BALANCE_INSUFFICIENT, or ErrReplayed.
-func (db *DB) ModifyInternet(ctx context.Context, teamID, instanceID string, req metalplane.InternetChangeRequest, replay *Replay, plan InternetPlanFunc) (*ModifyInternetResult, error) {
+func (db *DB) ModifyInternet(ctx context.Context, teamID, instanceID string, req metalplane.InternetChangeRequest, plan InternetPlanFunc) (*ModifyInternetResult, error) {
 	result := &ModifyInternetResult{OrderNumber: metalplane.NewOrderNumber()}
 	response, err := json.Marshal(result)
 	if err != nil {
 		return nil, err
 	}
+	if claim := replayFrom(ctx); claim != nil {
+		// inTx writes it first.
+		claim.Response = response
+	}
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		if replay != nil {
-			if err := db.saveReplay(ctx, tx, *replay, response, true); err != nil {
-				return err
-			}
-		}
 		if _, err := db.lockInstanceTx(ctx, tx, teamID, instanceID); err != nil {
 			return err
 		}

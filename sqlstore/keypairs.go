@@ -14,6 +14,9 @@ import (
 // KeyPairCreate is the input of CreateKeyPair; the handler has validated
 // the name, keys and description.
 type KeyPairCreate struct {
+	// ID is the new key pair's ID, drawn by the caller so that the answer
+	// stored for a retry can name it; "" draws one here.
+	ID          string
 	TeamID      string
 	Name        string
 	PublicKey   string
@@ -29,8 +32,11 @@ type KeyPairCreate struct {
 // name that already exists is told so even when the team is at its quota.
 func (db *DB) CreateKeyPair(ctx context.Context, in KeyPairCreate) (*metalplane.KeyPair, error) {
 	kp := &metalplane.KeyPair{
-		ID: metalplane.NewKeyPairID(), TeamID: in.TeamID, Name: in.Name,
+		ID: in.ID, TeamID: in.TeamID, Name: in.Name,
 		PublicKey: in.PublicKey, Description: in.Description, CreatedAt: db.Now(),
+	}
+	if kp.ID == "" {
+		kp.ID = metalplane.NewKeyPairID()
 	}
 	nameExists := func() error {
 		return metalplane.Errorf("INVALID_KEY_PAIR_NAME_EXIST", "The key name %s is already used.", in.Name)

@@ -14,6 +14,9 @@ import (
 // SubnetCreate is the input of CreateSubnet; the handler has checked the
 // zone, the name and the CIDR block (metalplane.ValidateSubnetCIDR).
 type SubnetCreate struct {
+	// ID is the new subnet's ID, drawn by the caller so that the answer
+	// stored for a retry can name it; "" draws one here.
+	ID     string
 	TeamID string
 	ZoneID string
 	Name   string
@@ -32,8 +35,11 @@ type SubnetCreate struct {
 // subnet_quota subnets in the zone. Overlapping blocks are allowed.
 func (db *DB) CreateSubnet(ctx context.Context, in SubnetCreate) (*metalplane.Subnet, error) {
 	s := &metalplane.Subnet{
-		ID: metalplane.NewSubnetID(), TeamID: in.TeamID, ZoneID: in.ZoneID, Name: in.Name, CIDR: in.CIDR,
+		ID: in.ID, TeamID: in.TeamID, ZoneID: in.ZoneID, Name: in.Name, CIDR: in.CIDR,
 		Status: metalplane.SubnetAvailable, ResourceGroupID: in.ResourceGroupID, CreatedAt: db.Now(),
+	}
+	if s.ID == "" {
+		s.ID = metalplane.NewSubnetID()
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// The team lock serialises the quota check of concurrent creates

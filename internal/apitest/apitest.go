@@ -78,6 +78,9 @@ type Options struct {
 	PeriodicInterval time.Duration
 	// Logger replaces the discarding logger.
 	Logger *slog.Logger
+	// BeforeAnswerFunc is the server's hook between a successful action
+	// and its answer (httpapi.Server.BeforeAnswerFunc).
+	BeforeAnswerFunc func(ctx context.Context, action string)
 	// SkipAudit skips the consistency audit after the test, for tests
 	// that put the database into states no request could (e.g. a status
 	// forced in SQL).
@@ -113,6 +116,7 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)
 	}
+	a.API.BeforeAnswerFunc = o.BeforeAnswerFunc
 	if err := a.Start(ctx); err != nil {
 		a.Close(ctx)
 		t.Fatalf("start metalplane: %v", err)
@@ -199,7 +203,7 @@ func ExpectCode(t testing.TB, err error, code metalplane.Code) {
 }
 
 // Each runs fn against a fresh server on SQLite and on PostgreSQL.
-func Each(t *testing.T, fn func(t *testing.T, env *Env)) {
+func Each(t *testing.T, fn func(t *testing.T, env *Env), opts ...Options) {
 	t.Helper()
-	testdb.Each(t, func(t *testing.T, dsn string) { fn(t, Start(t, dsn)) })
+	testdb.Each(t, func(t *testing.T, dsn string) { fn(t, Start(t, dsn, opts...)) })
 }
