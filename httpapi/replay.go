@@ -28,7 +28,7 @@ const replayWait = sqlstore.ReplayLease + time.Second
 const replayPoll = 5 * time.Millisecond
 
 var errSignatureBound = metalplane.Errorf("AUTH_FAILURE",
-	"This signature was already used for another action from another address. A signed request may be sent again only as the same action; sign a new request.")
+	"This signature was already used from another address. A signed request may be sent again from elsewhere only to retry a lost answer of the same action; sign a new request.")
 
 // runSigned runs a signed mutating request under its claim on its
 // signature, or answers the stored answer of the identical request it
@@ -42,15 +42,11 @@ func (s *Server) runSigned(req *request, act *action) ([]byte, *sqlstore.Replay,
 		if err != nil {
 			return nil, nil, err
 		}
-		if rec != nil && rec.Action != req.action && !sameSource(rec.Source, req.source) {
-			return nil, nil, errSignatureBound
-		}
 		if rec != nil {
-			switch rec.StateAt(time.Now()) {
-			case sqlstore.ReplayUndelivered:
-				if rec.Action != req.action {
-					break // the claim below is refused; wait
-				}
+			sameAction := rec.Action == req.action
+			switch state := rec.StateAt(time.Now()); {
+			case state == sqlstore.ReplayUndelivered && sameAction:
+				// A retry of a lost answer, from wherever it comes.
 				claim, payload, err := s.DB.TakeUndeliveredReplay(ctx, key, req.action, req.source)
 				if err != nil {
 					return nil, nil, err
@@ -59,11 +55,15 @@ func (s *Server) runSigned(req *request, act *action) ([]byte, *sqlstore.Replay,
 					return payload, claim, nil
 				}
 				continue // another retry took it: look again
-			case sqlstore.ReplayDelivering:
+			case state == sqlstore.ReplayDelivering:
 				if err := waitForReplay(ctx, deadline); err != nil {
 					return nil, nil, err
 				}
 				continue
+			case !sameSource(rec.Source, req.source):
+				// Used before from elsewhere, and not a lost answer's
+				// retry: captured bytes resent.
+				return nil, nil, errSignatureBound
 			}
 		}
 		req.claim = sqlstore.NewReplay(key, req.action, req.source, []byte("{}"))
@@ -125,19 +125,20 @@ func (s *Server) bindRead(req *request) error {
 	case rec == nil:
 		s.DB.NoteRead(key, req.action, req.source)
 	case rec.Action != req.action && rec.State != sqlstore.ReplayRead && !sameSource(rec.Source, req.source):
+		// A mutating request's bytes resent as a read from elsewhere.
 		return errSignatureBound
 	}
 	return nil
 }
 
-// sameSource reports whether two requests came from one address. A
-// captured request replayed as another action comes from the
-// eavesdropper's address; the same bytes as another action from the
-// client's own address are that client's (Terraform's destroy sends
-// DescribeInstances and ReleaseInstances with one body, back to back, on
-// whichever pooled connection is free). Behind a proxy every client has the
-// proxy's address, and the rule refuses nothing more than a direct client.
-func sameSource(a, b string) bool { return a != "" && a == b }
+// sameSource reports whether two requests came from one address. Captured
+// bytes resent come from the eavesdropper's address; the same bytes again
+// from the client's own address are that client's: a second identical
+// purchase, or another action with the same body (Terraform's destroy
+// sends DescribeInstances and ReleaseInstances with one body, back to
+// back, on whichever pooled connection is free). Behind a proxy every
+// client has the proxy's address, and the rule refuses nothing.
+func sameSource(a, b string) bool { return a == b }
 
 // sourceOf returns the client's IP address without its port.
 func sourceOf(hr *http.Request) string {

@@ -444,11 +444,13 @@ func TestIdenticalMutationsAtOnce(t *testing.T) {
 	})
 }
 
-// TestSignatureIsBoundToItsAction resends captured signed requests as
-// other actions (X-ZC-Action is not signed) from another address: they are
-// refused and change nothing. The same bytes as another action from the
-// address that sent them first are that client's own, and run.
+// TestSignatureIsBoundToItsAction resends captured signed requests from
+// another address, as other actions (X-ZC-Action is not signed) or as the
+// same purchase: they are refused and change nothing, unless they retry a
+// lost answer. The same bytes as another action from the address that sent
+// them first are that client's own, and run.
 func TestSignatureIsBoundToItsAction(t *testing.T) {
+	holder := &answerHolder{}
 	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
 		id := createIDs(t, env, env.BMC(), minimalCreate(), 1)[0]
 		waitForStatus(t, env, env.BMC(), id, "RUNNING")
@@ -478,6 +480,28 @@ func TestSignatureIsBoundToItsAction(t *testing.T) {
 			t.Fatalf("after the refused purchase: %d instances, balance %s (was %s)", got, balance(t, env), before)
 		}
 
+		// A purchase's bytes again from elsewhere: refused once its
+		// answer was delivered, the stored answer while it was lost.
+		buy := signOnce(t, env.BMC(), "CreateInstances", prepaidPurchaseBody())
+		status, answer = buy.send()
+		if status != 200 {
+			t.Fatalf("CreateInstances: HTTP %d %v", status, answer)
+		}
+		if status, answer := buy.sendFromElsewhere(); status != 401 || answer["code"] != "AUTH_FAILURE" {
+			t.Fatalf("a delivered purchase resent from elsewhere: HTTP %d %v, want 401 AUTH_FAILURE", status, answer)
+		}
+		if got := instanceCount(t, env); got != 3 {
+			t.Fatalf("after the refused resend: %d instances, want 3", got)
+		}
+		env.Clock.Advance(time.Second) // other bytes than buy's
+		lost := signOnce(t, env.BMC(), "CreateInstances", prepaidPurchaseBody())
+		holder.arm("CreateInstances")
+		lost.sendAndHangUp(func() bool { return instanceCount(t, env) == 5 })
+		status, answer = lost.sendFromElsewhere()
+		if status != 200 || holder.held.Load() != 1 || instanceCount(t, env) != 5 {
+			t.Fatalf("a lost purchase retried from elsewhere: HTTP %d %v, %d instances; want its answer and 5 instances", status, answer, instanceCount(t, env))
+		}
+
 		// One client: DescribeInstances then StopInstances with the same
 		// bytes, as Terraform's destroy does with ReleaseInstances, each
 		// on whichever connection its pool gives.
@@ -489,7 +513,7 @@ func TestSignatureIsBoundToItsAction(t *testing.T) {
 			t.Fatalf("StopInstances from the same address: HTTP %d %v, want 200", status, answer)
 		}
 		waitForStatus(t, env, env.BMC(), id, "STOPPED")
-	})
+	}, apitest.Options{BeforeAnswerFunc: holder.beforeAnswer})
 }
 
 // The refusal message says why, so a user who hits the rare legitimate
@@ -500,7 +524,7 @@ func TestSignatureBoundMessageSaysWhy(t *testing.T) {
 		req := signOnce(t, env.BMC(), "DescribeInstances", map[string]any{"instanceIds": []string{"1"}})
 		req.send()
 		_, answer := req.as("StartInstances").sendFromElsewhere()
-		if msg := fmt.Sprint(answer["message"]); !strings.Contains(msg, "another action") || !strings.Contains(msg, "sign a new request") {
+		if msg := fmt.Sprint(answer["message"]); !strings.Contains(msg, "another address") || !strings.Contains(msg, "sign a new request") {
 			t.Fatalf("message %q does not say why", msg)
 		}
 	})

@@ -34,9 +34,9 @@ import (
 // server died between committing and answering, and the client's resend is
 // the retry the row exists for.
 //
-// The row also binds the signature to the action of its first use, and to
-// the address it came from: the same bytes sent as another action from
-// another address are refused by the caller (Source). Read-only actions
+// The row also binds the signature to the address it was used from: the
+// same bytes from another address are refused by the caller (Source),
+// unless they retry a lost answer of the same action. Read-only actions
 // record that binding too (NoteRead), without an answer.
 
 // ErrReplayed is returned by a mutating store method when another request
@@ -144,8 +144,8 @@ func (db *DB) claimReplayTx(ctx context.Context, q queryer, r *Replay) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 		ON CONFLICT (access_key_id, signature) DO UPDATE SET action = excluded.action, source_ip = excluded.source_ip, state = excluded.state,
 			claim = excluded.claim, response = excluded.response, lease_until_ms = excluded.lease_until_ms, created_at = excluded.created_at
-		WHERE request_replays.state IN ('delivered', 'read')
-			AND (request_replays.action = excluded.action OR (excluded.source_ip <> '' AND request_replays.source_ip = excluded.source_ip))`,
+		WHERE request_replays.source_ip = excluded.source_ip
+			AND (request_replays.state IN ('delivered', 'read') OR (request_replays.state = 'undelivered' AND request_replays.action <> excluded.action))`,
 		r.AccessKeyID, r.Signature, r.Action, r.Source, string(ReplayDelivering), r.claim, string(r.Response),
 		time.Now().Add(ReplayLease).UnixMilli(), db.Now().Unix())
 	if err != nil {
