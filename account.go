@@ -1,6 +1,10 @@
 package metalplane
 
-import "time"
+import (
+	"fmt"
+	"slices"
+	"time"
+)
 
 // Team is a tenant: everything a request sees or touches belongs to the
 // caller's team.
@@ -65,6 +69,27 @@ const (
 	LedgerRenewal       = "renewal"        // RenewInstance or auto-renew
 	LedgerHourlyCharge  = "hourly_charge"  // POSTPAID accrual
 )
+
+// LedgerDebitKinds are the kinds of ledger row that take money from a
+// team: their amount is below zero. LedgerCreditKinds give money: above
+// zero. No row is zero, and every kind is in one of the lists;
+// sqlstore.Audit reports any row that breaks this.
+var (
+	LedgerDebitKinds  = []string{LedgerPrepaidCharge, LedgerRenewal, LedgerHourlyCharge, LedgerInternetUpgrade, LedgerDebit}
+	LedgerCreditKinds = []string{LedgerRefund, LedgerCredit}
+)
+
+// CheckLedgerSign reports whether the entry moves money the way its kind
+// says (LedgerDebitKinds, LedgerCreditKinds).
+func CheckLedgerSign(e LedgerEntry) error {
+	switch {
+	case slices.Contains(LedgerDebitKinds, e.Kind) && e.Amount < 0, slices.Contains(LedgerCreditKinds, e.Kind) && e.Amount > 0:
+		return nil
+	case slices.Contains(LedgerDebitKinds, e.Kind), slices.Contains(LedgerCreditKinds, e.Kind):
+		return fmt.Errorf("a ledger row of kind %s cannot be %s", e.Kind, e.Amount)
+	}
+	return fmt.Errorf("unknown ledger kind %q", e.Kind)
+}
 
 // Defaults of a new team.
 const (

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -317,9 +316,35 @@ func (c *Catalog) checkOffer(v *catalogChecker, i int) {
 	} else if t != nil && o.DefaultBandwidthMbps > t.MaxBandwidthMbps {
 		v.addf("%s: defaultBandwidthMbps %d is above the type maximum %d", name, o.DefaultBandwidthMbps, t.MaxBandwidthMbps)
 	}
-	if !(o.DefaultTrafficPackageTB >= 0) || math.IsInf(o.DefaultTrafficPackageTB, 0) {
+	if !(o.DefaultTrafficPackageTB >= 0) || o.DefaultTrafficPackageTB > MaxTrafficPackageTB {
 		// Written as !(x >= 0) so NaN is rejected too.
-		v.addf("%s: defaultTrafficPackageTb must be a finite number ≥ 0, got %v", name, o.DefaultTrafficPackageTB)
+		v.addf("%s: defaultTrafficPackageTb must be between 0 and %d, got %v", name, MaxTrafficPackageTB, o.DefaultTrafficPackageTB)
+	} else if t != nil && t.MaxBandwidthMbps > 0 {
+		checkOfferPrices(v, name, o, t)
+	}
+}
+
+// checkOfferPrices refuses prices so large that the largest order the API
+// bounds allow (MaxCreateAmount instances for MaxPrepaidPeriod months at
+// the type's maximum bandwidth, or with the largest traffic package, for
+// each internet charge type the offer sells) would
+// not fit in a Money: with this catalog no request can reach the
+// overflow refusal of PriceOf.
+func checkOfferPrices(v *catalogChecker, name string, o *Offer, t *InstanceType) {
+	for _, chargeType := range validChargeTypes {
+		for _, internet := range o.InternetChargeTypes {
+			q, err := PriceOf(PriceInput{Offer: o, ChargeType: chargeType, Period: MaxPrepaidPeriod, InternetChargeType: internet,
+				BandwidthMbps: t.MaxBandwidthMbps, TrafficPackageTB: MaxTrafficPackageTB})
+			var one Money
+			if err == nil {
+				one, err = q.Total()
+			}
+			if _, ok := one.Times(MaxCreateAmount); err != nil || !ok {
+				v.addf("%s: prices too large: %d %s instances (%s, %d months, %d Mbps, %d TB) would cost more than an amount can hold",
+					name, MaxCreateAmount, chargeType, internet, MaxPrepaidPeriod, t.MaxBandwidthMbps, MaxTrafficPackageTB)
+				return
+			}
+		}
 	}
 }
 

@@ -437,8 +437,15 @@ func TestLoadCatalogRejects(t *testing.T) {
 		{name: "bad internet charge type", old: "[ByBandwidth]", new: "[ByBandwidth, ByMoon]", wantErr: `internetChargeTypes: "ByMoon" is not one of`},
 		{name: "default bandwidth above maximum", old: "defaultBandwidthMbps: 10", new: "defaultBandwidthMbps: 3001", wantErr: "defaultBandwidthMbps 3001 is above the type maximum 3000"},
 		{name: "negative default bandwidth", old: "defaultBandwidthMbps: 10", new: "defaultBandwidthMbps: -1", wantErr: "defaultBandwidthMbps must not be negative"},
-		{name: "negative traffic package", old: "defaultTrafficPackageTb: 0", new: "defaultTrafficPackageTb: -0.5", wantErr: "defaultTrafficPackageTb must be a finite number"},
-		{name: "NaN traffic package", old: "defaultTrafficPackageTb: 0", new: "defaultTrafficPackageTb: .nan", wantErr: "defaultTrafficPackageTb must be a finite number"},
+		{name: "negative traffic package", old: "defaultTrafficPackageTb: 0", new: "defaultTrafficPackageTb: -0.5", wantErr: "defaultTrafficPackageTb must be between 0 and 1000"},
+		{name: "NaN traffic package", old: "defaultTrafficPackageTb: 0", new: "defaultTrafficPackageTb: .nan", wantErr: "defaultTrafficPackageTb must be between 0 and 1000"},
+		{name: "infinite traffic package", old: "defaultTrafficPackageTb: 0", new: "defaultTrafficPackageTb: .inf", wantErr: "defaultTrafficPackageTb must be between 0 and 1000"},
+		{name: "traffic package above the largest", old: "defaultTrafficPackageTb: 0", new: "defaultTrafficPackageTb: 1000.05", wantErr: "defaultTrafficPackageTb must be between 0 and 1000"},
+		// 100 instances × 36 months of 2.6e11 is above 9.2e14, the largest
+		// amount in currency units.
+		{name: "prices too large for the largest order", old: "instanceMonthly: 499.00", new: "instanceMonthly: 260000000000", wantErr: "prices too large"},
+		{name: "traffic price too large for the largest package", old: "internetChargeTypes: [ByBandwidth]\n    defaultBandwidthMbps: 10\n    defaultTrafficPackageTb: 0\n    prices:\n",
+			new: "internetChargeTypes: [ByBandwidth, ByTrafficPackage]\n    defaultBandwidthMbps: 10\n    defaultTrafficPackageTb: 0\n    prices:\n      trafficPerTb: 300000000\n", wantErr: "prices too large"},
 		{name: "negative price", old: "instanceMonthly: 499.00", new: "instanceMonthly: -499.00", wantErr: "negative amounts are not allowed"},
 		{name: "too many decimals", old: "instanceHourly: 0.8317", new: "instanceHourly: 0.83167", wantErr: "more than 4 decimals"},
 		{name: "price with exponent", old: "instanceHourly: 0.8317", new: "instanceHourly: 8.317e-1", wantErr: "want digits"},

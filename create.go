@@ -77,12 +77,22 @@ type CreatePlan struct {
 }
 
 // Total returns what the order debits: amount × the PREPAID price, or 0
-// for POSTPAID (which accrues) and for orders paid by a POC voucher.
-func (p *CreatePlan) Total() Money {
+// for POSTPAID (which accrues) and for orders paid by a POC voucher. A
+// total too large for a Money is INVALID_PARAMETER (ValidateCreate has
+// refused such a plan already).
+func (p *CreatePlan) Total() (Money, error) {
 	if p.ChargeType != ChargeTypePrepaid || p.UsePocVoucher {
-		return 0
+		return 0, nil
 	}
-	return p.Price.Total() * Money(p.Amount)
+	one, err := p.Price.Total()
+	if err != nil {
+		return 0, err
+	}
+	total, ok := one.Times(int64(p.Amount))
+	if !ok {
+		return 0, errAmountTooLarge()
+	}
+	return total, nil
 }
 
 // CreateContext is what ValidateCreate checks a request against.
@@ -156,8 +166,10 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 			return nil, invalid("internetMaxBandwidthOut must be at least 1.")
 		}
 	}
-	if in.TrafficPackageSize != nil && *in.TrafficPackageSize < 0 {
-		return nil, invalid("trafficPackageSize must not be negative.")
+	if in.TrafficPackageSize != nil {
+		if err := CheckTrafficPackageSize(*in.TrafficPackageSize); err != nil {
+			return nil, err
+		}
 	}
 	if len(str(in.UserData)) > MaxUserDataBytes {
 		return nil, invalid("userData must be at most %d bytes.", MaxUserDataBytes)
@@ -293,8 +305,16 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 		plan.EnableGatewayMode = true
 	}
 
-	plan.Price = PriceOf(PriceInput{Offer: offer, ChargeType: plan.ChargeType, Period: plan.Period,
-		InternetChargeType: plan.InternetChargeType, BandwidthMbps: plan.BandwidthMbps, TrafficPackageTB: plan.TrafficPackageTB})
+	// The price, before the store's quota, stock and balance (steps
+	// 15–17): every input is within its bounds by now, and a price too
+	// large for a Money is still refused here, before any write.
+	if plan.Price, err = PriceOf(PriceInput{Offer: offer, ChargeType: plan.ChargeType, Period: plan.Period,
+		InternetChargeType: plan.InternetChargeType, BandwidthMbps: plan.BandwidthMbps, TrafficPackageTB: plan.TrafficPackageTB}); err != nil {
+		return nil, err
+	}
+	if _, err := plan.Total(); err != nil {
+		return nil, err
+	}
 	return plan, nil
 }
 

@@ -2,6 +2,7 @@ package metalplane
 
 import (
 	"math"
+	"math/bits"
 	"time"
 )
 
@@ -200,8 +201,8 @@ func CheckInternetTarget(cat *Catalog, in *Instance, offer *Offer, req InternetC
 
 // InternetPrice returns the price of the instance with its bandwidth or
 // traffic package replaced by the target: PREPAID for one period, POSTPAID
-// per hour (PriceOf).
-func InternetPrice(in *Instance, offer *Offer, req InternetChangeRequest) Quote {
+// per hour (PriceOf, whose errors it returns).
+func InternetPrice(in *Instance, offer *Offer, req InternetChangeRequest) (Quote, error) {
 	pi := PriceInput{Offer: offer, ChargeType: in.ChargeType, Period: in.Period, InternetChargeType: in.InternetChargeType,
 		BandwidthMbps: in.BandwidthOutMbps, TrafficPackageTB: in.TrafficPackageTB}
 	switch req.Kind {
@@ -213,35 +214,58 @@ func InternetPrice(in *Instance, offer *Offer, req InternetChangeRequest) Quote 
 	return PriceOf(pi)
 }
 
-// PlanInternetChange decides how a checked change of a checked instance
-// takes effect at now (see the comment at the top of this file). It does not look
-// at the balance.
-func PlanInternetChange(in *Instance, offer *Offer, req InternetChangeRequest, now time.Time) InternetChangePlan {
-	current := InternetPrice(in, offer, InternetChangeRequest{}).Total()
-	target := InternetPrice(in, offer, req).Total()
-	if in.ChargeType != ChargeTypePrepaid {
-		return InternetChangePlan{Immediate: true, HourlyPrice: target}
+// internetTotal is the total of InternetPrice.
+func internetTotal(in *Instance, offer *Offer, req InternetChangeRequest) (Money, error) {
+	q, err := InternetPrice(in, offer, req)
+	if err != nil {
+		return 0, err
 	}
+	return q.Total()
+}
+
+// PlanInternetChange decides how a checked change of a checked instance
+// takes effect at now (see the comment at the top of this file). It does
+// not look at the balance. A price out of bounds or too large for a Money
+// is refused (PriceOf) before anything is decided.
+func PlanInternetChange(in *Instance, offer *Offer, req InternetChangeRequest, now time.Time) (InternetChangePlan, error) {
+	current, err := internetTotal(in, offer, InternetChangeRequest{})
+	if err != nil {
+		return InternetChangePlan{}, err
+	}
+	target, err := internetTotal(in, offer, req)
+	if err != nil {
+		return InternetChangePlan{}, err
+	}
+	if in.ChargeType != ChargeTypePrepaid {
+		return InternetChangePlan{Immediate: true, HourlyPrice: target}, nil
+	}
+	// Both totals are ≥ 0, so the difference cannot wrap.
 	diff := target - current
 	switch {
 	case diff == 0:
-		return InternetChangePlan{Immediate: true}
+		return InternetChangePlan{Immediate: true}, nil
 	case diff < 0 && !in.ExpiredTime.IsZero():
-		return InternetChangePlan{EffectiveAt: in.ExpiredTime, PeriodPriceDelta: diff}
+		return InternetChangePlan{EffectiveAt: in.ExpiredTime, PeriodPriceDelta: diff}, nil
 	case diff < 0:
 		// No period has started (cannot happen in the states allowed to
 		// change): nothing was paid for, so apply it now.
-		return InternetChangePlan{Immediate: true, PeriodPriceDelta: diff}
+		return InternetChangePlan{Immediate: true, PeriodPriceDelta: diff}, nil
 	}
-	return InternetChangePlan{Immediate: true, PeriodPriceDelta: diff, Charge: ProrateUpgrade(diff, in.Period, in.ExpiredTime, now)}
+	return InternetChangePlan{Immediate: true, PeriodPriceDelta: diff, Charge: ProrateUpgrade(diff, in.Period, in.ExpiredTime, now)}, nil
 }
 
 // ProrateUpgrade returns the part of a period price difference due for the
 // rest of the current period: diff × remaining / period length, counted in
 // seconds and rounded half up to a Money unit. The current period is the
 // `period` months before expired; a zero expired time charges the whole
-// difference.
+// difference. diff is an upgrade's, > 0; anything else is due as 0. The
+// product is formed in 128 bits: a large diff times the seconds of a
+// 36-month period does not fit in 64, while the result, at most diff,
+// always does.
 func ProrateUpgrade(diff Money, period int, expired, now time.Time) Money {
+	if diff <= 0 {
+		return 0
+	}
 	if expired.IsZero() || period < 1 {
 		return diff
 	}
@@ -254,5 +278,24 @@ func ProrateUpgrade(diff Money, period int, expired, now time.Time) Money {
 	if remaining > total {
 		remaining = total
 	}
-	return Money((int64(diff)*remaining + total/2) / total)
+	hi, lo := bits.Mul64(uint64(diff), uint64(remaining))
+	lo, carry := bits.Add64(lo, uint64(total/2), 0)
+	// remaining ≤ total, so the quotient is at most diff < 2^63: the high
+	// word is below total and Div64 cannot panic.
+	q, _ := bits.Div64(hi+carry, lo, uint64(total))
+	return Money(q)
+}
+
+// ShiftPeriodPrice returns the stored period price of an instance moved by
+// a change's PeriodPriceDelta. [decision] It never goes below zero: the
+// delta is priced at today's catalog, the stored price at the purchase's,
+// so a downgrade after a catalog price rise could take away more than was
+// ever added, and a negative period price means nothing. A sum too large
+// for a Money is INVALID_PARAMETER.
+func ShiftPeriodPrice(price, delta Money) (Money, error) {
+	shifted, ok := price.Add(delta)
+	if !ok {
+		return 0, errAmountTooLarge()
+	}
+	return max(shifted, 0), nil
 }

@@ -194,13 +194,26 @@ func ValidateReinstall(ctx context.Context, in *ReinstallInput, inst *Instance, 
 
 // RenewalPrice is what RenewInstance debits: one more period of the
 // instance at the catalog's current price [decision] (a POC-voucher
-// purchase paid nothing, its renewal pays the list price).
+// purchase paid nothing, its renewal pays the list price). A stored value
+// outside today's bounds (a traffic package bought before they existed) is
+// refused with PriceOf's parameter error, as is a price too large for a
+// Money; a renewal never credits (CheckDebit).
 func RenewalPrice(cat *Catalog, in *Instance) (Money, error) {
 	offer, found := cat.FindOffer(in.ZoneID, in.InstanceTypeID)
 	if !found {
 		return 0, fmt.Errorf("instance %s: no offer for %s in %s", in.ID, in.InstanceTypeID, in.ZoneID)
 	}
-	q := PriceOf(PriceInput{Offer: offer, ChargeType: ChargeTypePrepaid, Period: in.Period, InternetChargeType: in.InternetChargeType,
+	q, err := PriceOf(PriceInput{Offer: offer, ChargeType: ChargeTypePrepaid, Period: in.Period, InternetChargeType: in.InternetChargeType,
 		BandwidthMbps: in.BandwidthOutMbps, TrafficPackageTB: in.TrafficPackageTB})
-	return q.Total(), nil
+	if err != nil {
+		return 0, err
+	}
+	total, err := q.Total()
+	if err != nil {
+		return 0, err
+	}
+	if err := CheckDebit("the renewal of "+in.ID, total, offer.Prices.InstanceMonthly); err != nil {
+		return 0, err
+	}
+	return total, nil
 }

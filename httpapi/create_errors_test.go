@@ -214,7 +214,15 @@ func setBalance(t *testing.T, env *apitest.Env, teamID string, want metalplane.M
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An operator debit lowers the balance and a credit raises it
+	// (the audit checks the signs); no row is needed to stay put.
 	e := metalplane.LedgerEntry{TeamID: teamID, Amount: want - team.Balance, Kind: metalplane.LedgerDebit, Note: "test: set balance"}
+	switch {
+	case e.Amount == 0:
+		return
+	case e.Amount > 0:
+		e.Kind = metalplane.LedgerCredit
+	}
 	if err := env.DB.AddLedgerEntry(ctx, e); err != nil {
 		t.Fatal(err)
 	}
@@ -553,6 +561,8 @@ func TestCreateInstancesErrorCodes(t *testing.T) {
 				code: "INVALID_PARAMETER", status: 400},
 			{name: "invalid/negative traffic package", req: postpaidWith(map[string]any{"internetChargeType": "ByTrafficPackage", "trafficPackageSize": -1}),
 				code: "INVALID_PARAMETER", status: 400},
+			{name: "invalid/traffic package above the largest", req: postpaidWith(map[string]any{"internetChargeType": "ByTrafficPackage", "trafficPackageSize": 1000.05}),
+				code: "INVALID_PARAMETER_TRAFFIC_PACKAGE_EXCEED", status: 400},
 			{name: "invalid/charge type enum", req: postpaidWith(map[string]any{"instanceChargeType": "MONTHLY"}),
 				code: "INVALID_PARAMETER", status: 400},
 			{name: "invalid/charge type lower case", req: postpaidWith(map[string]any{"instanceChargeType": "postpaid"}),

@@ -96,7 +96,14 @@ func TestConcurrentCreatesNeverOversell(t *testing.T) {
 		after, _ := env.DB.FindTeam(ctx, env.Team.ID)
 		sum, _ := env.DB.LedgerSum(ctx, env.Team.ID)
 		offer, _ := env.App.Catalog.FindOffer("SEL-A", "M6C")
-		price := metalplane.PriceOf(metalplane.PriceInput{Offer: offer, ChargeType: "PREPAID", Period: 1, InternetChargeType: "ByBandwidth", BandwidthMbps: 1}).Total()
+		quote, err := metalplane.PriceOf(metalplane.PriceInput{Offer: offer, ChargeType: "PREPAID", Period: 1, InternetChargeType: "ByBandwidth", BandwidthMbps: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		price, err := quote.Total()
+		if err != nil {
+			t.Fatal(err)
+		}
 		if before.Balance-after.Balance != 10*price || sum != after.Balance {
 			t.Fatalf("balance %s → %s (ledger %s), want a drop of exactly 10 × %s", before.Balance, after.Balance, sum, price)
 		}

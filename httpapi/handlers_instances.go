@@ -94,8 +94,10 @@ func handleInquiryPriceCreateInstance(r *request) (any, error) {
 			return nil, metalplane.Errorf("INVALID_PARAMETER", "internetMaxBandwidthOut must not be negative.")
 		}
 	}
-	if in.TrafficPackageSize != nil && *in.TrafficPackageSize < 0 {
-		return nil, metalplane.Errorf("INVALID_PARAMETER", "trafficPackageSize must not be negative.")
+	if in.TrafficPackageSize != nil {
+		if err := metalplane.CheckTrafficPackageSize(*in.TrafficPackageSize); err != nil {
+			return nil, err
+		}
 	}
 	cat := r.server.Catalog
 	zone, ok := cat.FindZone(*in.ZoneID)
@@ -127,8 +129,11 @@ func handleInquiryPriceCreateInstance(r *request) (any, error) {
 	if in.TrafficPackageSize != nil {
 		traffic = *in.TrafficPackageSize
 	}
-	q := metalplane.PriceOf(metalplane.PriceInput{Offer: offer, ChargeType: *in.InstanceChargeType, Period: period,
+	q, err := metalplane.PriceOf(metalplane.PriceInput{Offer: offer, ChargeType: *in.InstanceChargeType, Period: period,
 		InternetChargeType: *in.InternetChargeType, BandwidthMbps: bandwidth, TrafficPackageTB: traffic})
+	if err != nil {
+		return nil, err
+	}
 	bandwidthPrice := []priceItem{toPriceItem(q.Bandwidth, *in.InstanceChargeType, "Mbps")}
 	if *in.InternetChargeType == metalplane.InternetByTrafficPackage {
 		bandwidthPrice = append(bandwidthPrice, toPriceItem(q.Traffic, *in.InstanceChargeType, "TB"))
@@ -280,7 +285,7 @@ func handleDescribeInstances(r *request) (any, error) {
 	}
 	cat := r.server.Catalog
 	f := sqlstore.InstanceFilter{TeamID: r.caller.TeamID, IDs: in.InstanceIDs, PublicIPs: in.PublicIPAddresses, PrivateIPs: in.PrivateIPAddresses,
-		TagKeys: in.TagKeys, Offset: (num - 1) * size, Limit: size}
+		TagKeys: in.TagKeys, Offset: pageOffset(num, size), Limit: size}
 	if v := deref(in.ZoneID); v != "" {
 		if _, ok := cat.FindZone(v); !ok {
 			return nil, metalplane.Errorf("INVALID_ZONE_NOT_FOUND", "The specified zoneId `%s` is not found.", v)

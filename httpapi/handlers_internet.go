@@ -168,7 +168,10 @@ func modifyInternet(r *request, kind metalplane.InternetChangeKind) (any, error)
 			if err != nil {
 				return nil, err
 			}
-			plan := metalplane.PlanInternetChange(in, offer, req, db.Now())
+			plan, err := metalplane.PlanInternetChange(in, offer, req, db.Now())
+			if err != nil {
+				return nil, err
+			}
 			return &plan, nil
 		})
 }
@@ -215,7 +218,11 @@ func inquiryInternet(r *request, kind metalplane.InternetChangeKind) (metalplane
 	if err := metalplane.CheckInternetTarget(r.server.Catalog, in, offer, req); err != nil {
 		return metalplane.Quote{}, "", err
 	}
-	return metalplane.InternetPrice(in, offer, req), in.ChargeType, nil
+	q, err := metalplane.InternetPrice(in, offer, req)
+	if err != nil {
+		return metalplane.Quote{}, "", err
+	}
+	return q, in.ChargeType, nil
 }
 
 // handleInquiryPriceInstanceBandwidth answers bandwidthPrice: one item,

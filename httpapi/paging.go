@@ -1,6 +1,10 @@
 package httpapi
 
-import "github.com/metalplane/metalplane"
+import (
+	"math"
+
+	"github.com/metalplane/metalplane"
+)
 
 // Paging of the Describe actions that return totalCount and dataSet
 // (PROTOCOL.md §10): DescribeKeyPairs, DescribeSubnets, DescribeInstances.
@@ -28,4 +32,17 @@ func pageParams(pageNum, pageSize *int) (num, size int, err error) {
 		size = *pageSize
 	}
 	return num, size, nil
+}
+
+// pageOffset is the number of rows before page num of size rows. pageNum
+// has no upper bound (a page beyond the last is valid), so the product is
+// checked: one that does not fit in an int is clamped to math.MaxInt,
+// which is beyond the last page too, rather than wrapped to a negative
+// offset (PostgreSQL refuses it, SQLite reads it as 0 and answers the
+// first page).
+func pageOffset(num, size int) int {
+	if num-1 > math.MaxInt/size {
+		return math.MaxInt
+	}
+	return (num - 1) * size
 }

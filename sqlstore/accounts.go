@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/metalplane/metalplane"
@@ -166,7 +167,9 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// AddLedgerEntry writes an operator credit or debit and updates the balance.
+// AddLedgerEntry writes an operator credit or debit and updates the
+// balance. A row whose sign contradicts its kind
+// (metalplane.CheckLedgerSign) is refused.
 func (db *DB) AddLedgerEntry(ctx context.Context, e metalplane.LedgerEntry) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := db.findTeamTx(ctx, tx, e.TeamID); err != nil {
@@ -185,6 +188,11 @@ func (db *DB) addLedgerTx(ctx context.Context, tx queryer, e metalplane.LedgerEn
 }
 
 func (db *DB) addLedgerOnceTx(ctx context.Context, tx queryer, e metalplane.LedgerEntry, dedupeKey string) (bool, error) {
+	// Every movement of money passes here: a charge that would credit,
+	// or a refund that would debit, is refused before it is written.
+	if err := metalplane.CheckLedgerSign(e); err != nil {
+		return false, fmt.Errorf("ledger row for team %s: %w", e.TeamID, err)
+	}
 	var key any
 	if dedupeKey != "" {
 		key = dedupeKey
@@ -198,8 +206,19 @@ func (db *DB) addLedgerOnceTx(ctx context.Context, tx queryer, e metalplane.Ledg
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE teams SET balance = balance + $1 WHERE id = $2`, int64(e.Amount), e.TeamID); err != nil {
+	// The balance must stay a Money: the bound is computed here, where it
+	// cannot wrap, and compared in SQL before adding, since an overflowing
+	// sum is an error on PostgreSQL and a float on SQLite.
+	q, bound := `UPDATE teams SET balance = balance + $1 WHERE id = $2 AND balance <= $3`, math.MaxInt64-int64(e.Amount)
+	if e.Amount < 0 {
+		q, bound = `UPDATE teams SET balance = balance + $1 WHERE id = $2 AND balance >= $3`, math.MinInt64-int64(e.Amount)
+	}
+	res, err = tx.ExecContext(ctx, q, int64(e.Amount), e.TeamID, bound)
+	if err != nil {
 		return false, fmt.Errorf("update balance: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, fmt.Errorf("update balance of team %s by %s: the balance would leave the range of an amount (%d rows, %v)", e.TeamID, e.Amount, n, err)
 	}
 	return true, nil
 }

@@ -3,6 +3,9 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/metalplane/metalplane"
 )
@@ -15,6 +18,12 @@ import (
 // answer.
 func (db *DB) Audit(ctx context.Context) ([]string, error) {
 	var problems []string
+	ledgerKindArgs := make([]any, 0, len(metalplane.LedgerDebitKinds)+len(metalplane.LedgerCreditKinds))
+	for _, k := range slices.Concat(metalplane.LedgerDebitKinds, metalplane.LedgerCreditKinds) {
+		ledgerKindArgs = append(ledgerKindArgs, k)
+	}
+	debitKinds := placeholders(1, len(metalplane.LedgerDebitKinds))
+	creditKinds := placeholders(len(metalplane.LedgerDebitKinds)+1, len(metalplane.LedgerCreditKinds))
 	// Each check is a query whose rows are violations, and a sentence
 	// built from the row's columns.
 	checks := []struct {
@@ -75,6 +84,36 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 				GROUP BY t.id, t.balance HAVING t.balance <> COALESCE(SUM(l.amount), 0)`,
 			say: func(c []string) string {
 				return fmt.Sprintf("team %s: balance %s but its ledger sums to %s", c[0], c[1], c[2])
+			},
+		},
+		{
+			// Every ledger row moves money the way its kind says: charges,
+			// renewals, upgrades and operator debits take money, refunds
+			// and operator credits give it, and no row is zero. A
+			// positive renewal or charge is money made from nothing (a
+			// wrapped price, issue 11), which the balance check above
+			// cannot see because the balance moved with it.
+			// The lists are metalplane.LedgerDebitKinds and
+			// LedgerCreditKinds, the rule of CheckLedgerSign.
+			query: `SELECT CAST(id AS TEXT), team_id, kind, CAST(amount AS TEXT) FROM ledger
+				WHERE (kind IN (` + debitKinds + `) AND amount >= 0)
+				OR (kind IN (` + creditKinds + `) AND amount <= 0)
+				OR kind NOT IN (` + debitKinds + `, ` + creditKinds + `)`,
+			args: ledgerKindArgs,
+			say: func(c []string) string {
+				return fmt.Sprintf("ledger row %s of team %s: %q of %s contradicts its kind (charges, renewals, upgrades and debits are negative, refunds and credits positive)",
+					c[0], c[1], c[2], unitsText(c[3]))
+			},
+		},
+		{
+			// Stored prices are never negative: a negative period price
+			// would be refunded or renewed as a credit, a negative hourly
+			// price is never billed, a negative order total is a credit.
+			query: `SELECT 'instance ' || id, CAST(period_price AS TEXT), CAST(hourly_price AS TEXT) FROM instances WHERE period_price < 0 OR hourly_price < 0
+				UNION ALL
+				SELECT 'order ' || order_number, CAST(total AS TEXT), '0' FROM orders WHERE total < 0`,
+			say: func(c []string) string {
+				return fmt.Sprintf("%s has a negative price (%s, hourly %s)", c[0], unitsText(c[1]), unitsText(c[2]))
 			},
 		},
 		{
@@ -177,4 +216,23 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 		}
 	}
 	return problems, nil
+}
+
+// unitsText shows an amount the audit read as text in currency units
+// ("-12.5000"), or as read if it is not an integer.
+func unitsText(s string) string {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return s
+	}
+	return metalplane.Money(n).String()
+}
+
+// placeholders returns n numbered parameters from $first: "$3, $4, $5".
+func placeholders(first, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(first+i)
+	}
+	return strings.Join(ps, ", ")
 }

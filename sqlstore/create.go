@@ -224,8 +224,25 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 			return metalplane.Errorf("INVALID_SUBNET_PRIVATE_IP_INSUFFICIENT", "The subnet %s has too few free IPs.", plan.SubnetID)
 		}
 	}
-	// 17. Balance.
-	total := plan.Total()
+	// 17. Balance. The plan's prices were checked by ValidateCreate; they
+	// are checked again here, the last step before money moves, so that no
+	// caller can hand the store a total that credits the team.
+	total, err := plan.Total()
+	if err != nil {
+		return err
+	}
+	one, err := plan.Price.Total()
+	if err != nil {
+		return err
+	}
+	if plan.ChargeType == metalplane.ChargeTypePrepaid && !plan.UsePocVoucher {
+		if err := metalplane.CheckDebit("order "+result.OrderNumber, total, plan.Offer.Prices.InstanceMonthly); err != nil {
+			return err
+		}
+	} else if err := metalplane.CheckDebit("order "+result.OrderNumber, one, 0); err != nil {
+		// A POSTPAID hourly price below zero would never be billed.
+		return err
+	}
 	switch {
 	case plan.ChargeType == metalplane.ChargeTypePrepaid && team.Balance < total:
 		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "The order costs %s; the balance is %s.", total, team.Balance)
@@ -258,10 +275,10 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	periodPrice, hourlyPrice := metalplane.Money(0), metalplane.Money(0)
 	if plan.ChargeType == metalplane.ChargeTypePrepaid {
 		if !plan.UsePocVoucher {
-			periodPrice = plan.Price.Total()
+			periodPrice = one
 		}
 	} else {
-		hourlyPrice = plan.Price.Total()
+		hourlyPrice = one
 	}
 	for i, id := range result.InstanceIDSet {
 		password := plan.Password

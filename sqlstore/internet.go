@@ -73,8 +73,12 @@ func (db *DB) applyDowngradeTx(ctx context.Context, tx *sql.Tx, p *metalplane.Pe
 	if p.Kind == metalplane.ChangeTraffic {
 		col, val = "traffic_package_tb", p.TrafficPackageTB
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE instances SET `+col+` = $1, period_price = period_price + $2 WHERE id = $3 AND released = $4`,
-		val, int64(p.PeriodPriceDelta), p.InstanceID, false)
+	price, err := db.shiftedPeriodPriceTx(ctx, tx, p.InstanceID, p.PeriodPriceDelta)
+	if err != nil {
+		return err
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE instances SET `+col+` = $1, period_price = $2 WHERE id = $3 AND released = $4`,
+		val, int64(price), p.InstanceID, false)
 	if err != nil {
 		return fmt.Errorf("apply %s downgrade: %w", p.Kind, err)
 	}
@@ -85,6 +89,18 @@ func (db *DB) applyDowngradeTx(ctx context.Context, tx *sql.Tx, p *metalplane.Pe
 		return nil
 	}
 	return db.addEventTx(ctx, tx, p.InstanceID, "internet", "", "", fmt.Sprintf("scheduled %s downgrade of order %s took effect", p.Kind, p.OrderNumber))
+}
+
+// shiftedPeriodPriceTx returns the instance's period price moved by delta
+// (metalplane.ShiftPeriodPrice). It is computed here rather than in SQL,
+// where an overflow would be an error on PostgreSQL and a silent change to
+// a float on SQLite. The caller holds the instance's row lock.
+func (db *DB) shiftedPeriodPriceTx(ctx context.Context, tx *sql.Tx, instanceID string, delta metalplane.Money) (metalplane.Money, error) {
+	var price int64
+	if err := tx.QueryRowContext(ctx, `SELECT period_price FROM instances WHERE id = $1`, instanceID).Scan(&price); err != nil {
+		return 0, fmt.Errorf("read period price of %s: %w", instanceID, err)
+	}
+	return metalplane.ShiftPeriodPrice(metalplane.Money(price), delta)
 }
 
 // applyDueInternetChangesTx applies the instance's downgrades whose time
@@ -263,6 +279,19 @@ func (db *DB) writeInternetChangeTx(ctx context.Context, tx *sql.Tx, in *metalpl
 			}
 		}
 	}
+	// Every amount is checked before the first write: the charge never
+	// credits, the hourly price is never below zero (it would never be
+	// billed), and the new period price fits.
+	if err := metalplane.CheckDebit(fmt.Sprintf("the %s change of %s", req.Kind, in.ID), p.Charge, 0); err != nil {
+		return err
+	}
+	if p.HourlyPrice < 0 {
+		return fmt.Errorf("refusing an hourly price of %s for %s: it would never be billed", p.HourlyPrice, in.ID)
+	}
+	periodPrice, err := db.shiftedPeriodPriceTx(ctx, tx, in.ID, p.PeriodPriceDelta)
+	if err != nil {
+		return err
+	}
 	if p.Charge > 0 {
 		team, err := db.findTeamTx(ctx, tx, in.TeamID)
 		if err != nil {
@@ -289,8 +318,8 @@ func (db *DB) writeInternetChangeTx(ctx context.Context, tx *sql.Tx, in *metalpl
 		}
 		return db.addEventTx(ctx, tx, in.ID, "internet", "", "", fmt.Sprintf("%s downgrade to %s scheduled for %s (order %s)", req.Kind, target, p.EffectiveAt.Format(time.RFC3339), orderNumber))
 	}
-	q := `UPDATE instances SET ` + col + ` = $1, period_price = period_price + $2`
-	args := []any{val, int64(p.PeriodPriceDelta)}
+	q := `UPDATE instances SET ` + col + ` = $1, period_price = $2`
+	args := []any{val, int64(periodPrice)}
 	if in.ChargeType != metalplane.ChargeTypePrepaid {
 		q += `, hourly_price = $3 WHERE id = $4`
 		args = append(args, int64(p.HourlyPrice), in.ID)

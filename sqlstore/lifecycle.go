@@ -296,6 +296,9 @@ func (db *DB) RenewInstance(ctx context.Context, teamID, id string, price func(*
 		if err != nil {
 			return err
 		}
+		if err := metalplane.CheckDebit("the renewal of "+in.ID, amount, 0); err != nil {
+			return err
+		}
 		team, err := db.findTeamTx(ctx, tx, in.TeamID)
 		if err != nil {
 			return err
@@ -308,9 +311,13 @@ func (db *DB) RenewInstance(ctx context.Context, teamID, id string, price func(*
 			base = in.CreateTime
 		}
 		expired := base.AddDate(0, in.Period, 0)
-		if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: in.TeamID, Amount: -amount, Kind: metalplane.LedgerRenewal,
-			OrderNumber: in.OrderNumber, InstanceID: in.ID, Note: fmt.Sprintf("renewal of %s for %d months", in.ID, in.Period)}); err != nil {
-			return err
+		if amount > 0 {
+			// A free period writes no ledger row, as autoRenewTx: every
+			// renewal row is a debit (Audit checks the signs).
+			if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: in.TeamID, Amount: -amount, Kind: metalplane.LedgerRenewal,
+				OrderNumber: in.OrderNumber, InstanceID: in.ID, Note: fmt.Sprintf("renewal of %s for %d months", in.ID, in.Period)}); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE instances SET expired_time = $1 WHERE id = $2`, expired.Unix(), in.ID); err != nil {
 			return fmt.Errorf("extend %s: %w", in.ID, err)

@@ -233,6 +233,9 @@ func (db *DB) autoRenewTx(ctx context.Context, tx *sql.Tx, in *metalplane.Instan
 		}
 		amount = metalplane.Money(p)
 	}
+	if err := metalplane.CheckDebit("the auto-renewal of "+in.ID, amount, 0); err != nil {
+		return false, err
+	}
 	team, err := db.findTeamTx(ctx, tx, in.TeamID)
 	if err != nil {
 		return false, err
@@ -300,6 +303,12 @@ func (db *DB) accrueInstance(ctx context.Context, id string, now time.Time, res 
 		}
 		if closed || chargeType != metalplane.ChargeTypePostpaid {
 			return nil
+		}
+		if price < 0 {
+			// Never billed by the test below, and a charge of -price
+			// would credit: report it every sweep until an operator
+			// looks (Audit reports it too).
+			return fmt.Errorf("hourly price %s is negative", metalplane.Money(price))
 		}
 		switch metalplane.InstanceStatus(status) {
 		case metalplane.StatusPending, metalplane.StatusCreating:
