@@ -1,6 +1,10 @@
 package httpapi
 
-import "github.com/metalplane/metalplane"
+import (
+	"math"
+
+	"github.com/metalplane/metalplane"
+)
 
 // Paging of the Describe actions that return totalCount and dataSet
 // (PROTOCOL.md §10): DescribeKeyPairs, DescribeSubnets, DescribeInstances.
@@ -28,4 +32,15 @@ func pageParams(pageNum, pageSize *int) (num, size int, err error) {
 		size = *pageSize
 	}
 	return num, size, nil
+}
+
+// pageOffset returns the number of rows before page num of size rows,
+// saturating at math.MaxInt: a huge pageNum is a page beyond the last (an
+// empty page), never an offset that overflows to a negative number, which
+// PostgreSQL refuses (a 500) and SQLite reads as 0 (the first page).
+func pageOffset(num, size int) int {
+	if num-1 > math.MaxInt/size {
+		return math.MaxInt
+	}
+	return (num - 1) * size
 }
