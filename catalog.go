@@ -90,6 +90,11 @@ func (t *InstanceType) DiskCount() int {
 	return n
 }
 
+// MaxImageNameLength bounds an image name, in the catalog and in the
+// imageName filter of DescribeImages. [decision] 128 characters; image
+// names are like "CentOS7.4-x86_64".
+const MaxImageNameLength = 128
+
 // Image is an installable operating system.
 type Image struct {
 	ID      string `yaml:"id"`

@@ -126,6 +126,7 @@ func (c *Catalog) validateAndIndex() []error {
 			continue
 		}
 		c.typeByID[t.ID] = t
+		checkCatalogID(v, "instance type", t.ID)
 		checkInstanceType(v, t)
 	}
 	for i := range c.Images {
@@ -139,6 +140,7 @@ func (c *Catalog) validateAndIndex() []error {
 			continue
 		}
 		c.imageByID[im.ID] = im
+		checkCatalogID(v, "image", im.ID)
 		c.checkImage(v, im)
 	}
 	for i := range c.Offers {
@@ -197,6 +199,7 @@ func (c *Catalog) checkZones(v *catalogChecker) {
 			continue
 		}
 		c.zoneByID[z.ID] = z
+		checkCatalogID(v, "zone", z.ID)
 		if !zoneIDPattern.MatchString(z.ID) {
 			v.addf("zone %q: id must look like SEL-A (upper-case letters or digits, a dash, upper-case letters)", z.ID)
 		}
@@ -261,9 +264,20 @@ func checkInstanceType(v *catalogChecker, t *InstanceType) {
 	}
 }
 
+// checkCatalogID refuses an ID longer than requests may name
+// (MaxIDLength): no client could ever select it.
+func checkCatalogID(v *catalogChecker, what, id string) {
+	if longerThan(id, MaxIDLength) {
+		v.addf("%s %q: id is longer than %d characters", what, id, MaxIDLength)
+	}
+}
+
 // checkImage validates one image; instance types must already be indexed.
 func (c *Catalog) checkImage(v *catalogChecker, im *Image) {
 	name := fmt.Sprintf("image %q", im.ID)
+	if longerThan(im.Name, MaxImageNameLength) {
+		v.addf("%s: name is longer than %d characters, the most a DescribeImages filter may give", name, MaxImageNameLength)
+	}
 	if !slices.Contains(validOSCatalogs, im.Catalog) {
 		v.addf("%s: catalog %q is not one of centos, windows, ubuntu, debian, esxi", name, im.Catalog)
 	}

@@ -450,6 +450,10 @@ func TestLoadCatalogRejects(t *testing.T) {
 		{name: "too many decimals", old: "instanceHourly: 0.8317", new: "instanceHourly: 0.83167", wantErr: "more than 4 decimals"},
 		{name: "price with exponent", old: "instanceHourly: 0.8317", new: "instanceHourly: 8.317e-1", wantErr: "want digits"},
 		{name: "duplicate key", old: "    hosts: 10\n", new: "    hosts: 10\n    hosts: 11\n", wantErr: "already defined"},
+		{name: "type id longer than requests may name", old: "  - id: M6C", new: "  - id: M" + strings.Repeat("6", MaxIDLength), wantErr: "id is longer than 64 characters"},
+		{name: "image id longer than requests may name", old: "  - id: d49d6b04-b0b6-4656-a6fc-b4feb541c3ea", new: "  - id: " + strings.Repeat("d", MaxIDLength+1), wantErr: "id is longer than 64 characters"},
+		{name: "zone id longer than requests may name", old: "id: FRA-A", new: "id: FRA" + strings.Repeat("X", MaxIDLength) + "-A", wantErr: "id is longer than 64 characters"},
+		{name: "image name longer than the filter", old: "name: CentOS7.9-x86_64", new: "name: " + strings.Repeat("n", MaxImageNameLength+1), wantErr: "name is longer than 128 characters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

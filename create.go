@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // MaxUserDataBytes bounds userData (ACTIONS.md §3.1.1: 32 KB, counted in
@@ -128,7 +127,7 @@ func str(p *string) string {
 func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateContext) (*CreatePlan, error) {
 	plan := &CreatePlan{TeamID: c.Team.ID, Amount: 1, BandwidthMbps: 1, EnableIPv6: true}
 
-	// 1. Required fields, enums and ranges.
+	// 1. Required fields, enums, ranges and sizes.
 	for _, f := range []struct {
 		name string
 		v    *string
@@ -173,6 +172,9 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 	}
 	if len(str(in.UserData)) > MaxUserDataBytes {
 		return nil, invalid("userData must be at most %d bytes.", MaxUserDataBytes)
+	}
+	if err := checkCreateTokens(in); err != nil {
+		return nil, err
 	}
 	plan.UserData = str(in.UserData)
 	if in.EnablePrimaryIPv6 != nil {
@@ -277,21 +279,11 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 	}
 
 	// 14. Tags, marketing, gateway mode.
-	if in.Tags != nil {
-		seen := map[string]bool{}
-		for _, tag := range in.Tags.Tags {
-			k, v := str(tag.Key), str(tag.Value)
-			// 1–128 characters (ACTIONS.md §5.12), not bytes.
-			if k == "" || utf8.RuneCountInString(k) > 128 || v == "" || utf8.RuneCountInString(v) > 128 {
-				return nil, invalid("Tag keys and values must be 1 to 128 characters.")
-			}
-			if seen[k] {
-				return nil, invalid("Tag key %s is given twice.", k)
-			}
-			seen[k] = true
-			plan.Tags = append(plan.Tags, Tag{Key: &k, Value: &v})
-		}
+	tags, tagErr := checkTags(in.Tags)
+	if tagErr != nil {
+		return nil, tagErr
 	}
+	plan.Tags = tags
 	if m := in.MarketingOptions; m != nil && m.UsePocVoucher != nil && *m.UsePocVoucher {
 		if c.Team.PocVouchers < 1 {
 			return nil, Errorf("OPERATION_DENIED_POC_VOUCHER_NOT_FOUND", "The account has no POC voucher.")
@@ -316,6 +308,24 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 		return nil, err
 	}
 	return plan, nil
+}
+
+// checkCreateTokens bounds the IDs and other short strings of a
+// CreateInstances request (step 1): they are echoed in error messages,
+// stored, or both, so their size is checked before anything reads them.
+// Names, the password, ipxeUrl, keys, partitions and tags are bounded by
+// their own rules in the later steps, still before any write.
+func checkCreateTokens(in *CreateInstancesInput) *Error {
+	var discountCode *string
+	if in.MarketingOptions != nil {
+		discountCode = in.MarketingOptions.DiscountCode
+	}
+	return FirstError(
+		CheckID("zoneId", in.ZoneID), CheckID("instanceTypeId", in.InstanceTypeID), CheckID("imageId", in.ImageID),
+		CheckID("resourceGroupId", in.ResourceGroupID), CheckID("keyId", in.KeyID), CheckID("subnetId", in.SubnetID),
+		CheckID("clusterId", in.ClusterID),
+		CheckLength("marketingOptions.discountCode", discountCode, MaxDiscountCodeLength),
+	)
 }
 
 func defaultString(s, def string) string {
@@ -343,6 +353,9 @@ func resolveBoot(cat *Catalog, t *InstanceType, imageID, ipxeURL string) (*Image
 			return nil, "", Errorf("INVALID_IMAGE_NOT_FOUND", "The specified imageId `%s` is not found for %s.", imageID, t.ID)
 		}
 		img = found
+	}
+	if len(ipxeURL) > MaxIpxeURLLength {
+		return nil, "", invalid("ipxeUrl must be at most %d bytes.", MaxIpxeURLLength)
 	}
 	if u := ipxeURL; u != "" {
 		if parsed, err := url.Parse(u); u != "netboot" && (err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "") {

@@ -139,14 +139,17 @@ func (p *ReinstallPlan) ImageID() string {
 	return p.Image.ID
 }
 
-// CheckReinstallRequest checks what needs no instance: instanceId present
-// and userData within bounds (step 1 of ValidateReinstall).
+// CheckReinstallRequest checks what needs no instance: instanceId present,
+// the IDs and userData within bounds (step 1 of ValidateReinstall).
 func CheckReinstallRequest(in *ReinstallInput) error {
 	if str(in.InstanceID) == "" {
 		return missing("instanceId")
 	}
 	if len(str(in.UserData)) > MaxUserDataBytes {
 		return invalid("userData must be at most %d bytes.", MaxUserDataBytes)
+	}
+	if err := FirstError(CheckID("instanceId", in.InstanceID), CheckID("imageId", in.ImageID), CheckID("keyId", in.KeyID)); err != nil {
+		return err
 	}
 	return nil
 }

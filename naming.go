@@ -10,9 +10,14 @@ import (
 // request; ModifyInstancesAttribute and ReinstallInstance take one plain
 // value for one instance, so they accept no tokens.
 
-// Limits of the [begin,bits] token and of an expanded value.
+// MaxNameLength bounds an instance name and a hostname after expansion
+// (docs: "up to 64 characters"). A pattern needs no limit of its own:
+// parsing it is linear in its length, which the body limit bounds, and only
+// expanded values are stored.
+const MaxNameLength = 64
+
+// Limits of the [begin,bits] token.
 const (
-	nameMaxLen   = 64
 	tokenMaxBeg  = 99999
 	tokenMinBits = 1
 	tokenMaxBits = 6
@@ -45,7 +50,7 @@ func ExpandInstanceNames(pattern string, amount int) ([]string, *Error) {
 		return nil, Errorf("INVALID_PARAMETER_INSTANCE_NAME_EXCEED", "instanceName: %s", msg)
 	case badLen:
 		return nil, Errorf("INVALID_PARAMETER_INSTANCE_NAME_EXCEED",
-			"instanceName: each expanded name must be 1 to %d characters.", nameMaxLen)
+			"instanceName: each expanded name must be 1 to %d characters.", MaxNameLength)
 	}
 	return names, nil
 }
@@ -68,7 +73,7 @@ func ExpandHostnames(pattern string, amount int) ([]string, *Error) {
 		return nil, Errorf("INVALID_PARAMETER_HOSTNAME_MALFORMED", "hostname: %s", msg)
 	case badLen:
 		return nil, Errorf("INVALID_PARAMETER_HOSTNAME_EXCEED",
-			"hostname: each expanded hostname must be 1 to %d characters.", nameMaxLen)
+			"hostname: each expanded hostname must be 1 to %d characters.", MaxNameLength)
 	}
 	return names, nil
 }
@@ -85,7 +90,7 @@ func expandNames(pattern string, amount int) (names []string, msg string, badLen
 	if msg != "" {
 		return nil, msg, false
 	}
-	if expandedLen(segs, 0) < 1 || expandedLen(segs, amount-1) > nameMaxLen {
+	if expandedLen(segs, 0) < 1 || expandedLen(segs, amount-1) > MaxNameLength {
 		return nil, "", true
 	}
 	return expandNamePattern(segs, amount), "", false
@@ -111,11 +116,11 @@ func expandedLen(segs []nameSegment, i int) int {
 func ValidatePlainName(name string) *Error {
 	if !isPlainName(name) {
 		return Errorf("INVALID_PARAMETER_INSTANCE_NAME_EXCEED",
-			"instanceName must be 1 to %d letters, digits, '-' or '.'.", nameMaxLen)
+			"instanceName must be 1 to %d letters, digits, '-' or '.'.", MaxNameLength)
 	}
-	if len(name) < 1 || len(name) > nameMaxLen {
+	if len(name) < 1 || len(name) > MaxNameLength {
 		return Errorf("INVALID_PARAMETER_INSTANCE_NAME_EXCEED",
-			"instanceName must be 1 to %d characters.", nameMaxLen)
+			"instanceName must be 1 to %d characters.", MaxNameLength)
 	}
 	return nil
 }
@@ -129,9 +134,9 @@ func ValidatePlainHostname(h string) *Error {
 		return Errorf("INVALID_PARAMETER_HOSTNAME_MALFORMED",
 			"hostname may contain only letters, digits, '-' and '.'.")
 	}
-	if len(h) < 1 || len(h) > nameMaxLen {
+	if len(h) < 1 || len(h) > MaxNameLength {
 		return Errorf("INVALID_PARAMETER_HOSTNAME_EXCEED",
-			"hostname must be 1 to %d characters.", nameMaxLen)
+			"hostname must be 1 to %d characters.", MaxNameLength)
 	}
 	return nil
 }

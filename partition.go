@@ -16,6 +16,19 @@ var partitionFsTypes = map[string]map[string]bool{
 	"windows": {"NTFS": true},
 }
 
+// Limits of a partition list. Nothing else bounds a linux list: every
+// partition needs only 1 GB, so a large disk could take thousands, each
+// stored and returned by every DescribeInstances.
+const (
+	// MaxPartitions [decision]: 32, twice what any install layout needs
+	// and far below the 128 entries of a default GPT. A windows list is
+	// already at most 6 (drive letters C to H).
+	MaxPartitions = 32
+	// MaxFsPathLength [decision]: 128 bytes for a linux mount point
+	// (fsPath is ASCII), longer than any usual path of a layout.
+	MaxFsPathLength = 128
+)
+
 // ValidatePartitions checks the partitions of CreateInstances and
 // ReinstallInstance against the image being installed and the capacity
 // RaidUsableGB computed. No partitions (the OS default layout) is valid.
@@ -25,6 +38,7 @@ var partitionFsTypes = map[string]map[string]bool{
 // between elements, so that the code names the first thing the client has
 // to fix:
 //
+//  0. At most MaxPartitions partitions: else INVALID_PARAMETER.
 //  1. Partitions need an image that allows custom partitioning, of OS type
 //     linux or windows: else INVALID_PARTITION_IMAGE_NOT_SET (403).
 //  2. Each partition in list order, field by field:
@@ -43,13 +57,16 @@ var partitionFsTypes = map[string]map[string]bool{
 //     The last partition takes whatever space remains, so a sum below the
 //     capacity is fine.
 //
-// A linux fsPath is an absolute path of [A-Za-z0-9._/-] that is already
-// clean ([decision]): no "//", no trailing "/" except the root, and
+// A linux fsPath is an absolute path of at most MaxFsPathLength bytes of
+// [A-Za-z0-9._/-] that is already clean ([decision]): no "//", no trailing "/" except the root, and
 // ([decision]) no "." or ".." element, since "/home/.." would mount over
 // "/". A windows fsPath is one upper-case drive letter C to H, no colon.
 func ValidatePartitions(parts []Partition, img *Image, usableGB int) *Error {
 	if len(parts) == 0 {
 		return nil
+	}
+	if err := CheckCount("partitions", len(parts), MaxPartitions); err != nil {
+		return err
 	}
 	if img == nil || !img.CustomPartitions {
 		return E("INVALID_PARTITION_IMAGE_NOT_SET")
@@ -68,7 +85,7 @@ func ValidatePartitions(parts []Partition, img *Image, usableGB int) *Error {
 					"partitions[%d].fsPath must be one drive letter from C to H.", i)
 			}
 			return Errorf("INVALID_PARTITION_MALFORMED",
-				"partitions[%d].fsPath must be a clean absolute path of letters, digits, '.', '_', '-' and '/'.", i)
+				"partitions[%d].fsPath must be a clean absolute path of at most %d letters, digits, '.', '_', '-' and '/'.", i, MaxFsPathLength)
 		}
 		if p.FsType == nil || !fsTypes[*p.FsType] {
 			if windows {
@@ -130,7 +147,7 @@ func validFsPath(s string, windows bool) bool {
 	if windows {
 		return len(s) == 1 && s[0] >= 'C' && s[0] <= 'H'
 	}
-	if !strings.HasPrefix(s, "/") {
+	if !strings.HasPrefix(s, "/") || len(s) > MaxFsPathLength {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -23,8 +23,17 @@ const (
 	// 1024 bits and NIST deprecated 1024-bit RSA, so a short key is a weak
 	// algorithm choice rather than broken text.
 	minRSABits = 2048
-	// maxKeyNameLen is the longest ImportKeyPair keyName (docs).
-	maxKeyNameLen = 32
+	// MaxKeyNameLength is the longest ImportKeyPair keyName (docs).
+	MaxKeyNameLength = 32
+	// MaxPublicKeyLineBytes bounds one public key line (of publicKey or
+	// one sshKeys entry). [decision] 4096 bytes: a 16384-bit RSA key, the
+	// largest x/crypto and OpenSSH accept, takes about 2,800 bytes, which
+	// leaves room for a comment.
+	MaxPublicKeyLineBytes = 4096
+	// MaxPublicKeyBytes bounds the whole publicKey text of ImportKeyPair,
+	// blank lines included: five lines of the longest kind [decision]. It
+	// is stored and returned by every DescribeKeyPairs.
+	MaxPublicKeyBytes = maxPublicKeys * MaxPublicKeyLineBytes
 )
 
 // allowedKeyAlgorithms are the key types installed on servers ([decision],
@@ -66,17 +75,23 @@ const (
 // public key per line, blank lines ignored. It answers
 // INVALID_PUBLIC_KEY_EXCEED_LIMIT for more than 5 keys,
 // INVALID_PUBLIC_KEY_MALFORMED for text that is not a key (or no key at
-// all), and INVALID_KEY_PAIR_ALGORITHM for a well-formed key of a type
-// other than ssh-rsa, ssh-ed25519 and ecdsa-sha2-nistp256/384/521, or an
-// RSA key below 2048 bits.
+// all), longer than MaxPublicKeyBytes or with a line longer than
+// MaxPublicKeyLineBytes, and INVALID_KEY_PAIR_ALGORITHM for a well-formed
+// key of a type other than ssh-rsa, ssh-ed25519 and
+// ecdsa-sha2-nistp256/384/521, or an RSA key below 2048 bits (x/crypto
+// refuses moduli above 16384 bits, OpenSSH's own limit, as malformed).
 //
-// [decision] The count is checked before any line is parsed; lines are then
-// checked in order and the first bad one wins. [decision] A line with
-// authorized_keys options (command="...", from=...) or a '#' comment line is
-// malformed: a key pair holds keys, and options would be installed on every
-// server that uses the pair. [decision] The same key twice is accepted: it
+// [decision] The size of the text, then the count, are checked before any
+// line is parsed; lines are then checked in order and the first bad one
+// wins. [decision] A line with authorized_keys options (command="...",
+// from=...) or a '#' comment line is malformed: a key pair holds keys, and
+// options would be installed on every server that uses the pair. [decision] The same key twice is accepted: it
 // is harmless, and the ccs API has no duplicate code.
 func ParsePublicKeys(text string) ([]PublicKey, *Error) {
+	if len(text) > MaxPublicKeyBytes {
+		return nil, Errorf("INVALID_PUBLIC_KEY_MALFORMED",
+			"The public key text must be at most %d bytes; got %d.", MaxPublicKeyBytes, len(text))
+	}
 	var lines []string
 	for line := range strings.Lines(text) {
 		if line = strings.TrimSpace(line); line != "" {
@@ -92,6 +107,10 @@ func ParsePublicKeys(text string) ([]PublicKey, *Error) {
 	}
 	keys := make([]PublicKey, 0, len(lines))
 	for i, line := range lines {
+		if len(line) > MaxPublicKeyLineBytes {
+			return nil, Errorf("INVALID_PUBLIC_KEY_MALFORMED",
+				"Public key %d is longer than %d bytes.", i+1, MaxPublicKeyLineBytes)
+		}
 		key, comment, problem := parseKeyLine(line)
 		switch problem {
 		case keyMalformed:
@@ -130,6 +149,9 @@ func ValidateSSHKeys(keys []string) *Error {
 		// One entry is one key: an embedded newline would smuggle a
 		// second line into authorized_keys.
 		k = strings.TrimSpace(k)
+		if len(k) > MaxPublicKeyLineBytes {
+			return Errorf("INVALID_PARAMETER_SSH_KEY_MALFORMED", "sshKeys[%d] is longer than %d bytes.", i, MaxPublicKeyLineBytes)
+		}
 		if strings.ContainsAny(k, "\r\n") {
 			return Errorf("INVALID_PARAMETER_SSH_KEY_MALFORMED", "sshKeys[%d] must be one key on one line.", i)
 		}
@@ -155,14 +177,14 @@ func ValidateSSHKeys(keys []string) *Error {
 // character, Terraform asks for two). A bad name answers
 // INVALID_KEY_PAIR_MALFORMED.
 func ValidateKeyName(name string) *Error {
-	ok := len(name) >= 1 && len(name) <= maxKeyNameLen
+	ok := len(name) >= 1 && len(name) <= MaxKeyNameLength
 	for i := 0; ok && i < len(name); i++ {
 		c := name[i]
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 	}
 	if !ok {
 		return Errorf("INVALID_KEY_PAIR_MALFORMED",
-			"The key name must be 1 to %d letters, digits, '-' or '_'.", maxKeyNameLen)
+			"The key name must be 1 to %d letters, digits, '-' or '_'.", MaxKeyNameLength)
 	}
 	return nil
 }

@@ -78,6 +78,11 @@ const (
 // address is inside 10.0.0.0/16, its mask too wide) is a netmask error and
 // 10.1.0.0/16 a range error.
 func ValidateSubnetCIDR(cidr string) (netip.Prefix, *Error) {
+	if len(cidr) > MaxIDLength {
+		// Too long to be a block, and too long to repeat in the message.
+		return netip.Prefix{}, Errorf("INVALID_PARAMETER_SUBNET_CIDR_BLOCK",
+			"The cidrBlock must be a CIDR block such as 10.0.0.0/24, at most %d characters.", MaxIDLength)
+	}
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		return netip.Prefix{}, Errorf("INVALID_PARAMETER_SUBNET_CIDR_BLOCK", "The cidrBlock `%s` is not a CIDR block such as 10.0.0.0/24.", cidr)
@@ -101,19 +106,19 @@ func ValidateSubnetCIDR(cidr string) (netip.Prefix, *Error) {
 	return p, nil
 }
 
-// maxSubnetNameLen is the longest subnetName (docs).
-const maxSubnetNameLen = 64
+// MaxSubnetNameLength is the longest subnetName (docs).
+const MaxSubnetNameLength = 64
 
 // ValidateSubnetName checks the subnetName of CreateSubnet: 1 to 64
 // letters, digits, '-' and '.'. Anything else answers INVALID_PARAMETER.
 func ValidateSubnetName(name string) *Error {
-	ok := len(name) >= 1 && len(name) <= maxSubnetNameLen
+	ok := len(name) >= 1 && len(name) <= MaxSubnetNameLength
 	for i := 0; ok && i < len(name); i++ {
 		c := name[i]
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.'
 	}
 	if !ok {
-		return Errorf("INVALID_PARAMETER", "subnetName must be 1 to %d letters, digits, '-' or '.'.", maxSubnetNameLen)
+		return Errorf("INVALID_PARAMETER", "subnetName must be 1 to %d letters, digits, '-' or '.'.", MaxSubnetNameLength)
 	}
 	return nil
 }

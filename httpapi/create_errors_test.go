@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/json"
 	"fmt"
 	"maps"
-	"net/http"
 	"strings"
 	"testing"
 
@@ -116,22 +114,7 @@ type createErrorCase struct {
 
 // callCreate sends a CreateInstances body; []byte goes out verbatim.
 func callCreate(ctx context.Context, c *httpapi.Client, body any) error {
-	raw, ok := body.([]byte)
-	if !ok {
-		return c.Call(ctx, "CreateInstances", body, nil)
-	}
-	resp, err := c.Do(ctx, "CreateInstances", raw)
-	if err != nil {
-		return err
-	}
-	if resp.Status == http.StatusOK {
-		return nil
-	}
-	var env struct{ Code, Message string }
-	if err := json.Unmarshal(resp.Body, &env); err != nil {
-		return fmt.Errorf("HTTP %d body %q: %v", resp.Status, resp.Body, err)
-	}
-	return &httpapi.APIError{Status: resp.Status, Code: metalplane.Code(env.Code), Message: env.Message}
+	return callAction(ctx, c, "CreateInstances", body)
 }
 
 // countInstances returns DescribeInstances' totalCount for the client's team.

@@ -77,6 +77,9 @@ func handleDescribeZones(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
+	if err := metalplane.CheckID("acceptLanguage", in.AcceptLanguage); err != nil {
+		return nil, err
+	}
 	chinese := in.AcceptLanguage != nil && *in.AcceptLanguage == "zh-CN"
 	zones := []zoneInfo{}
 	for _, z := range r.server.Catalog.Zones {
@@ -124,7 +127,11 @@ func handleDescribeInstanceTypes(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := checkIDList("instanceTypeIds", in.InstanceTypeIDs, 100); err != nil {
+	if err := metalplane.FirstError(
+		metalplane.CheckID("imageId", in.ImageID),
+		metalplane.CheckIDList("instanceTypeIds", in.InstanceTypeIDs, metalplane.MaxListItems),
+		metalplane.CheckCount("supportRaids", len(in.SupportRaids), metalplane.MaxListItems),
+	); err != nil {
 		return nil, err
 	}
 	for _, p := range []struct {
@@ -184,15 +191,6 @@ func intInRange(v int, lo, hi *int) bool {
 	return (lo == nil || v >= *lo) && (hi == nil || v <= *hi)
 }
 
-// checkIDList enforces the size limit of an ID filter (ACTIONS.md
-// conventions: at most 100 unless stated).
-func checkIDList(name string, ids []string, max int) error {
-	if len(ids) > max {
-		return metalplane.Errorf("INVALID_PARAMETER", "%s holds at most %d items.", name, max)
-	}
-	return nil
-}
-
 type availableResource struct {
 	ZoneID                    string   `json:"zoneId"`
 	InstanceTypeID            string   `json:"instanceTypeId"`
@@ -227,6 +225,12 @@ type describeAvailableResourcesRequest struct {
 func handleDescribeAvailableResources(r *request) (any, error) {
 	var in describeAvailableResourcesRequest
 	if err := r.decode(&in); err != nil {
+		return nil, err
+	}
+	if err := metalplane.FirstError(
+		metalplane.CheckID("instanceChargeType", in.InstanceChargeType), metalplane.CheckID("instanceTypeId", in.InstanceTypeID),
+		metalplane.CheckID("zoneId", in.ZoneID), metalplane.CheckID("sellStatus", in.SellStatus),
+	); err != nil {
 		return nil, err
 	}
 	if in.InstanceChargeType == nil || *in.InstanceChargeType == "" {
@@ -318,7 +322,12 @@ func handleDescribeImages(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := checkIDList("imageIds", in.ImageIDs, 100); err != nil {
+	if err := metalplane.FirstError(
+		metalplane.CheckIDList("imageIds", in.ImageIDs, metalplane.MaxListItems),
+		metalplane.CheckLength("imageName", in.ImageName, metalplane.MaxImageNameLength),
+		metalplane.CheckID("catalog", in.Catalog), metalplane.CheckID("imageType", in.ImageType),
+		metalplane.CheckID("osType", in.OsType), metalplane.CheckID("instanceTypeId", in.InstanceTypeID),
+	); err != nil {
 		return nil, err
 	}
 	if in.ImageType != nil {

@@ -65,6 +65,9 @@ func handleInquiryPriceCreateInstance(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
+	if err := metalplane.FirstError(metalplane.CheckID("zoneId", in.ZoneID), metalplane.CheckID("instanceTypeId", in.InstanceTypeID)); err != nil {
+		return nil, err
+	}
 	for _, f := range []struct {
 		name string
 		v    *string
@@ -267,17 +270,22 @@ func handleDescribeInstances(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	for _, l := range []struct {
-		name string
-		ids  []string
-		max  int
-	}{{"instanceIds", in.InstanceIDs, 100}, {"publicIpAddresses", in.PublicIPAddresses, 100}, {"privateIpAddresses", in.PrivateIPAddresses, 100}, {"tagKeys", in.TagKeys, 20}} {
-		if err := checkIDList(l.name, l.ids, l.max); err != nil {
-			return nil, err
-		}
-	}
-	if len(in.Tags) > 20 {
-		return nil, metalplane.Errorf("INVALID_PARAMETER", "tags holds at most 20 items.")
+	// Name filters may end with '*' (a prefix match), hence one more
+	// character than a name.
+	if err := metalplane.FirstError(
+		metalplane.CheckIDList("instanceIds", in.InstanceIDs, metalplane.MaxListItems),
+		metalplane.CheckID("zoneId", in.ZoneID), metalplane.CheckID("resourceGroupId", in.ResourceGroupID),
+		metalplane.CheckID("instanceTypeId", in.InstanceTypeID), metalplane.CheckID("internetChargeType", in.InternetChargeType),
+		metalplane.CheckID("imageId", in.ImageID), metalplane.CheckID("subnetId", in.SubnetID),
+		metalplane.CheckID("instanceStatus", in.InstanceStatus),
+		metalplane.CheckLength("instanceName", in.InstanceName, metalplane.MaxNameLength+1),
+		metalplane.CheckLength("hostname", in.Hostname, metalplane.MaxNameLength+1),
+		metalplane.CheckIDList("publicIpAddresses", in.PublicIPAddresses, metalplane.MaxListItems),
+		metalplane.CheckIDList("privateIpAddresses", in.PrivateIPAddresses, metalplane.MaxListItems),
+		metalplane.CheckList("tagKeys", in.TagKeys, metalplane.MaxTagFilters, metalplane.MaxTagLength),
+		metalplane.CheckTagFilters(in.Tags),
+	); err != nil {
+		return nil, err
 	}
 	num, size, err := pageParams(in.PageNum, in.PageSize)
 	if err != nil {
@@ -318,9 +326,6 @@ func handleDescribeInstances(r *request) (any, error) {
 	}
 	f.ResourceGroupID, f.SubnetID, f.Name, f.Hostname = deref(in.ResourceGroupID), deref(in.SubnetID), deref(in.InstanceName), deref(in.Hostname)
 	for _, tag := range in.Tags {
-		if tag.Key == nil || *tag.Key == "" {
-			return nil, metalplane.Errorf("INVALID_PARAMETER", "Every tag filter needs a key.")
-		}
 		f.Tags = append(f.Tags, [2]string{*tag.Key, deref(tag.Value)})
 	}
 	found, total, err := r.server.DB.FindInstances(r.ctx, f)

@@ -38,7 +38,7 @@ func handleDescribeInstanceInternetStatus(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := requireString("instanceId", in.InstanceID); err != nil {
+	if _, err := requiredID("instanceId", in.InstanceID); err != nil {
 		return nil, err
 	}
 	st, err := r.server.DB.FindInternetStatus(r.ctx, r.caller.TeamID, *in.InstanceID)
@@ -85,7 +85,7 @@ func decodeInternetChange(r *request, kind metalplane.InternetChangeKind) (strin
 		if err := r.decode(&in); err != nil {
 			return "", req, err
 		}
-		if err := requireString("instanceId", in.InstanceID); err != nil {
+		if _, err := requiredID("instanceId", in.InstanceID); err != nil {
 			return "", req, err
 		}
 		if in.BandwidthOutMbps == nil {
@@ -101,7 +101,7 @@ func decodeInternetChange(r *request, kind metalplane.InternetChangeKind) (strin
 	if err := r.decode(&in); err != nil {
 		return "", req, err
 	}
-	if err := requireString("instanceId", in.InstanceID); err != nil {
+	if _, err := requiredID("instanceId", in.InstanceID); err != nil {
 		return "", req, err
 	}
 	if in.TrafficPackageSize == nil {
@@ -250,7 +250,7 @@ func cancelDowngrade(r *request, kind metalplane.InternetChangeKind) (any, error
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := requireString("instanceId", in.InstanceID); err != nil {
+	if _, err := requiredID("instanceId", in.InstanceID); err != nil {
 		return nil, err
 	}
 	err := r.server.DB.CancelInternetDowngrade(r.ctx, r.caller.TeamID, *in.InstanceID, kind, func(inst *metalplane.Instance) error {
@@ -322,7 +322,7 @@ func handleDescribeInstancesMonitorHealth(r *request) (any, error) {
 	if len(in.InstanceIDs) == 0 {
 		return nil, metalplane.Errorf("MISSING_PARAMETER", "instanceIds is required.")
 	}
-	if err := checkIDList("instanceIds", in.InstanceIDs, maxHealthInstances); err != nil {
+	if err := metalplane.CheckIDList("instanceIds", in.InstanceIDs, maxHealthInstances); err != nil {
 		return nil, err
 	}
 	ids := uniqueIDs(in.InstanceIDs)

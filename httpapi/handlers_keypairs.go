@@ -93,7 +93,10 @@ func handleDescribeKeyPairs(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := checkIDList("keyIds", in.KeyIDs, 100); err != nil {
+	if err := metalplane.FirstError(
+		metalplane.CheckIDList("keyIds", in.KeyIDs, metalplane.MaxListItems),
+		metalplane.CheckLength("keyName", in.KeyName, metalplane.MaxKeyNameLength),
+	); err != nil {
 		return nil, err
 	}
 	num, size, err := pageParams(in.PageNum, in.PageSize)
@@ -131,7 +134,7 @@ func handleModifyKeyPairAttribute(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := requireString("keyId", in.KeyID); err != nil {
+	if _, err := requiredID("keyId", in.KeyID); err != nil {
 		return nil, err
 	}
 	if in.KeyDescription == nil {
@@ -162,7 +165,7 @@ func handleDeleteKeyPairs(r *request) (any, error) {
 	if len(in.KeyIDs) == 0 {
 		return nil, metalplane.Errorf("MISSING_PARAMETER", "keyIds is required.")
 	}
-	if err := checkIDList("keyIds", in.KeyIDs, 100); err != nil {
+	if err := metalplane.CheckIDList("keyIds", in.KeyIDs, metalplane.MaxListItems); err != nil {
 		return nil, err
 	}
 	if err := r.server.DB.DeleteKeyPairs(r.ctx, r.caller.TeamID, in.KeyIDs); err != nil {

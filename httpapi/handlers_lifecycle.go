@@ -17,8 +17,8 @@ func instanceIDList(ids []string) ([]string, error) {
 	if len(ids) == 0 {
 		return nil, metalplane.Errorf("MISSING_PARAMETER", "The parameter instanceIds is required.")
 	}
-	if len(ids) > metalplane.MaxBatchInstances {
-		return nil, metalplane.Errorf("INVALID_PARAMETER", "instanceIds holds at most %d items.", metalplane.MaxBatchInstances)
+	if err := metalplane.CheckIDList("instanceIds", ids, metalplane.MaxBatchInstances); err != nil {
+		return nil, err
 	}
 	seen := make(map[string]bool, len(ids))
 	out := make([]string, 0, len(ids))
@@ -39,6 +39,19 @@ func requiredString(name string, v *string) (string, error) {
 		return "", metalplane.Errorf("MISSING_PARAMETER", "The parameter %s is required.", name)
 	}
 	return *v, nil
+}
+
+// requiredID is requiredString for an ID, which is also at most
+// metalplane.MaxIDLength characters.
+func requiredID(name string, v *string) (string, error) {
+	id, err := requiredString(name, v)
+	if err != nil {
+		return "", err
+	}
+	if err := metalplane.CheckID(name, v); err != nil {
+		return "", err
+	}
+	return id, nil
 }
 
 // handlePower serves StartInstances, StopInstances and RebootInstances.
@@ -103,7 +116,7 @@ func handleTerminateInstance(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	id, err := requiredString("instanceId", in.InstanceID)
+	id, err := requiredID("instanceId", in.InstanceID)
 	if err != nil {
 		return nil, err
 	}
@@ -137,7 +150,7 @@ func handleRenewInstance(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	id, err := requiredString("instanceId", in.InstanceID)
+	id, err := requiredID("instanceId", in.InstanceID)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +205,7 @@ func handleModifyInstancesResourceGroup(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	group, err := requiredString("resourceGroupId", in.ResourceGroupID)
+	group, err := requiredID("resourceGroupId", in.ResourceGroupID)
 	if err != nil {
 		return nil, err
 	}

@@ -36,7 +36,7 @@ func handleAssociateSubnetInstances(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := requireString("subnetId", in.SubnetID); err != nil {
+	if _, err := requiredID("subnetId", in.SubnetID); err != nil {
 		return nil, err
 	}
 	if len(in.SubnetInstanceList) == 0 {
@@ -48,10 +48,13 @@ func handleAssociateSubnetInstances(r *request) (any, error) {
 	joins := make([]sqlstore.SubnetJoin, 0, len(in.SubnetInstanceList))
 	seenIDs, seenIPs := map[string]bool{}, map[string]bool{}
 	for _, item := range in.SubnetInstanceList {
-		if err := requireString("subnetInstanceList.instanceId", item.InstanceID); err != nil {
+		id, err := requiredID("subnetInstanceList.instanceId", item.InstanceID)
+		if err != nil {
 			return nil, err
 		}
-		id := *item.InstanceID
+		if err := metalplane.CheckID("subnetInstanceList.privateIpAddress", item.PrivateIPAddress); err != nil {
+			return nil, err
+		}
 		if seenIDs[id] {
 			return nil, metalplane.Errorf("OPERATION_DENIED_SUBNET_NOT_REPEAT_INSTANCE", "The instance %s is listed twice.", id)
 		}
@@ -100,10 +103,10 @@ func handleUnAssociateSubnetInstance(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := requireString("subnetId", in.SubnetID); err != nil {
+	if _, err := requiredID("subnetId", in.SubnetID); err != nil {
 		return nil, err
 	}
-	if err := requireString("instanceId", in.InstanceID); err != nil {
+	if _, err := requiredID("instanceId", in.InstanceID); err != nil {
 		return nil, err
 	}
 	err := r.server.DB.UnassociateSubnetInstance(r.ctx, r.caller.TeamID, *in.SubnetID, *in.InstanceID, func(inst *metalplane.Instance) error {

@@ -74,6 +74,11 @@ func handleCreateSubnet(r *request) (any, error) {
 			return nil, err
 		}
 	}
+	if err := metalplane.FirstError(
+		metalplane.CheckID("zoneId", in.ZoneID), metalplane.CheckID("resourceGroupId", in.ResourceGroupID), metalplane.CheckID("vpcId", in.VpcID),
+	); err != nil {
+		return nil, err
+	}
 	zone, ok := r.server.Catalog.FindZone(*in.ZoneID)
 	if !ok {
 		return nil, metalplane.Errorf("INVALID_ZONE_NOT_FOUND", "The specified zoneId `%s` is not found.", *in.ZoneID)
@@ -131,7 +136,13 @@ func handleDescribeSubnets(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := checkIDList("subnetIds", in.SubnetIDs, 100); err != nil {
+	if err := metalplane.FirstError(
+		metalplane.CheckIDList("subnetIds", in.SubnetIDs, metalplane.MaxListItems),
+		metalplane.CheckLength("subnetName", in.SubnetName, metalplane.MaxSubnetNameLength),
+		metalplane.CheckID("cidrBlock", in.CidrBlock), metalplane.CheckID("subnetStatus", in.SubnetStatus),
+		metalplane.CheckID("zoneId", in.ZoneID), metalplane.CheckID("vpcId", in.VpcID),
+		metalplane.CheckID("resourceGroupId", in.ResourceGroupID),
+	); err != nil {
 		return nil, err
 	}
 	if in.SubnetStatus != nil && *in.SubnetStatus != "" {
@@ -202,7 +213,7 @@ func handleDeleteSubnet(r *request) (any, error) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := requireString("subnetId", in.SubnetID); err != nil {
+	if _, err := requiredID("subnetId", in.SubnetID); err != nil {
 		return nil, err
 	}
 	if err := r.server.DB.DeleteSubnet(r.ctx, r.caller.TeamID, *in.SubnetID); err != nil {

@@ -115,44 +115,6 @@ func (r *request) storeAnswer(v any) error {
 	return nil
 }
 
-// decode unmarshals the body into v. A body that is not a JSON object or
-// whose fields have the wrong JSON type is INVALID_PARAMETER, never a 500.
-func (r *request) decode(v any) error {
-	trimmed := bytes.TrimLeft(r.body, " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return metalplane.Errorf("INVALID_PARAMETER", "The request body must be a JSON object.")
-	}
-	if err := json.Unmarshal(r.body, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) {
-			field := typeErr.Field
-			if field == "" {
-				field = "body"
-			}
-			return metalplane.Errorf("INVALID_PARAMETER", "The parameter %s must be of type %s, not a JSON %s.", field, jsonTypeName(typeErr.Type.Kind().String()), typeErr.Value)
-		}
-		return metalplane.Errorf("INVALID_PARAMETER", "The request body is not valid JSON.")
-	}
-	return nil
-}
-
-func jsonTypeName(kind string) string {
-	switch kind {
-	case "int", "int64", "int32":
-		return "Integer"
-	case "float64", "float32":
-		return "Float"
-	case "string":
-		return "String"
-	case "bool":
-		return "Boolean"
-	case "slice":
-		return "Array"
-	default:
-		return "Object"
-	}
-}
-
 // serveAPI checks, in order: method, service, content type, body size,
 // action, version, authentication; then it runs the action. Every failure
 // answers the JSON error envelope (PROTOCOL.md §6: clients cannot read

@@ -100,9 +100,10 @@ type Authorization struct {
 // The three parts may come in any order and extra white space is tolerated
 // around the algorithm, commas, '=' and ';'. It rejects any other algorithm
 // (including Bearer, which the caller must recognise first), missing,
-// repeated or unknown parts, an empty credential, an empty signed header
-// list or name, and a signature that is not 64 hex characters. Every error
-// wraps ErrMalformedAuthorization.
+// repeated or unknown parts, a credential that is not 1 to
+// maxCredentialLength printable ASCII characters, an empty signed header
+// list, a header name that is not an HTTP token, and a signature that is
+// not 64 hex characters. Every error wraps ErrMalformedAuthorization.
 func ParseAuthorization(h string) (Authorization, error) {
 	var a Authorization
 	h = strings.TrimSpace(h)
@@ -125,8 +126,8 @@ func ParseAuthorization(h string) (Authorization, error) {
 		switch key {
 		case "Credential":
 			seen = &haveCred
-			if value == "" {
-				return a, fmt.Errorf("%w: empty Credential", ErrMalformedAuthorization)
+			if !sigIsCredential(value) {
+				return a, fmt.Errorf("%w: Credential must be 1 to %d printable ASCII characters", ErrMalformedAuthorization, maxCredentialLength)
 			}
 			a.Credential = value
 		case "SignedHeaders":
@@ -170,12 +171,44 @@ func sigParseSignedHeaders(value string) ([]string, error) {
 	var names []string
 	for name := range strings.SplitSeq(value, ";") {
 		name = strings.ToLower(strings.TrimSpace(name))
-		if name == "" {
-			return nil, fmt.Errorf("%w: empty name in SignedHeaders %q", ErrMalformedAuthorization, value)
+		if !sigIsToken(name) {
+			return nil, fmt.Errorf("%w: SignedHeaders holds an empty name or one that is not an HTTP token", ErrMalformedAuthorization)
 		}
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// maxCredentialLength bounds the access key id of an Authorization
+// header. [decision] 128: generated ids have 20 characters.
+const maxCredentialLength = 128
+
+// sigIsCredential reports whether s can be an access key id: 1 to
+// maxCredentialLength printable ASCII characters. The id is looked up in
+// the database, and PostgreSQL answers an error (a 500) for text that is
+// not UTF-8, which an HTTP header may carry.
+func sigIsCredential(s string) bool {
+	if s == "" || len(s) > maxCredentialLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// sigIsToken reports whether s is a non-empty HTTP token (RFC 9110
+// §5.6.2), the form of a header name.
+func sigIsToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // sigIsHex64 reports whether s is exactly 64 hex digits of either case.
