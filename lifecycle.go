@@ -52,6 +52,13 @@ var refusalMatrix = map[InstanceStatus][len(refusalColumns)]string{
 var InstanceStatuses = []InstanceStatus{StatusPending, StatusCreating, StatusCreateFailed, StatusInstalling, StatusInstallFailed,
 	StatusRunning, StatusStopped, StatusBooting, StatusStopping, StatusRecycle}
 
+// TransientStatuses are the statuses an instance only passes through: the
+// job enqueued with the change into one of them moves the instance on to
+// a stable status (docs/lifecycle.md). An instance left in one of them
+// with no job to move it is stranded; the orphan check resumes or fails
+// it.
+var TransientStatuses = []InstanceStatus{StatusPending, StatusCreating, StatusBooting, StatusStopping, StatusInstalling}
+
 // LifecycleOperations lists every operation of the refusal matrix.
 var LifecycleOperations = []Operation{OpStart, OpStop, OpReboot, OpReinstall, OpTerminate, OpRelease, OpRenew, OpModifyAttribute, OpModifyResourceGroup}
 

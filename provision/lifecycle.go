@@ -3,7 +3,6 @@ package provision
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -100,24 +99,39 @@ func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error
 	if err != nil {
 		return river.JobCancel(err)
 	}
+	// powered is the power state the server is known to be in: the one
+	// of From until a step succeeds. A failed job ends in the status
+	// matching it (a reboot whose power-on fails leaves a STOPPED server).
+	powered := args.From != metalplane.StatusStopped
+	err = w.run(ctx, args, want, steps, then, &powered)
+	return w.p.settle(ctx, job.JobRow, args.InstanceID, err, func(ctx context.Context, err error) error {
+		return w.failed(ctx, job, want, powered, err)
+	})
+}
+
+// run makes the power job's driver calls, recording each, and moves the
+// instance to then; powered follows the calls that succeeded.
+func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.InstanceStatus, steps []powerStep, then metalplane.InstanceStatus, powered *bool) error {
 	p, d := w.p, w.p.cfg.Driver
+	if p.draining.Load() {
+		return errDraining
+	}
 	in, err := p.db.BeginLifecycleJob(ctx, args.InstanceID, want)
 	if err != nil || in == nil {
 		return err
 	}
 	host := Host{ID: in.HostID, ZoneID: in.ZoneID, InstanceTypeID: in.InstanceTypeID}
-	// powered is the power state the server is known to be in: the one
-	// of From until a step succeeds. A failed job ends in the status
-	// matching it (a reboot whose power-on fails leaves a STOPPED server).
-	powered := args.From != metalplane.StatusStopped
 	for _, s := range steps {
+		if p.draining.Load() {
+			return errDraining
+		}
 		stepCtx, cancel := context.WithTimeout(ctx, p.cfg.StepTimeout)
 		err := d.SetPower(stepCtx, host, s.on)
 		cancel()
 		if err != nil {
-			return w.failed(ctx, job, want, powered, &stepError{step: s.name, err: err})
+			return &stepError{step: s.name, err: err}
 		}
-		powered = s.on
+		*powered = s.on
 		if err := p.db.RecordEvent(ctx, in.ID, "step", s.name, d.Name(), "done"); err != nil {
 			return err
 		}
@@ -129,7 +143,7 @@ func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error
 	if err != nil {
 		return err
 	}
-	if now == metalplane.StatusRecycle && powered {
+	if now == metalplane.StatusRecycle && *powered {
 		// Terminated while booting: the recycle bin's power-off may have
 		// run before this power-on, so switch the server off again.
 		if err := d.SetPower(ctx, host, false); err != nil {
@@ -140,24 +154,20 @@ func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error
 	return nil
 }
 
-// failed ends a power job whose step failed permanently, or for the last
-// time: the instance leaves the transitional status for the stable one
-// matching its power state [decision]. Other failures are retried.
-func (w *powerWorker) failed(ctx context.Context, job *river.Job[PowerArgs], want metalplane.InstanceStatus, powered bool, err *stepError) error {
-	var perm *PermanentError
-	if !errors.As(err, &perm) && job.Attempt < job.MaxAttempts {
-		w.p.cfg.Logger.Warn("power step failed; will retry", "instance", job.Args.InstanceID, "attempt", job.Attempt, "err", err)
-		return err
-	}
+// failed ends a power job that failed permanently, or for the last time:
+// the instance leaves the transitional status for the stable one matching
+// its power state [decision].
+func (w *powerWorker) failed(ctx context.Context, job *river.Job[PowerArgs], want metalplane.InstanceStatus, powered bool, err error) error {
 	d := w.p.cfg.Driver
+	step := failedStep(err)
 	if want == metalplane.StatusRecycle {
-		return w.p.db.RecordEvent(ctx, job.Args.InstanceID, "failed", err.step, d.Name(), err.Error())
+		return w.p.db.RecordEvent(ctx, job.Args.InstanceID, "failed", step, d.Name(), err.Error())
 	}
 	back := metalplane.StatusStopped
 	if powered {
 		back = metalplane.StatusRunning
 	}
-	_, ferr := w.p.db.FinishLifecycleJob(ctx, job.Args.InstanceID, want, back, err.step, d.Name(), string(job.Args.Op)+" failed: "+err.Error())
+	_, ferr := w.p.db.FinishLifecycleJob(ctx, job.Args.InstanceID, want, back, step, d.Name(), string(job.Args.Op)+" failed: "+err.Error())
 	return ferr
 }
 
@@ -172,28 +182,18 @@ func (w *reinstallWorker) NextRetry(job *river.Job[ReinstallArgs]) time.Time {
 
 func (w *reinstallWorker) Work(ctx context.Context, job *river.Job[ReinstallArgs]) error {
 	id := job.Args.InstanceID
-	err := w.p.reinstall(ctx, id)
-	var perm *PermanentError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &perm), job.Attempt >= job.MaxAttempts:
-		step := ""
-		var se *stepError
-		if errors.As(err, &se) {
-			step = se.step
-		}
-		_, ferr := w.p.db.FinishLifecycleJob(ctx, id, metalplane.StatusInstalling, metalplane.StatusInstallFailed, step, w.p.cfg.Driver.Name(), err.Error())
+	return w.p.settle(ctx, job.JobRow, id, w.p.reinstall(ctx, id), func(ctx context.Context, err error) error {
+		_, ferr := w.p.db.FinishLifecycleJob(ctx, id, metalplane.StatusInstalling, metalplane.StatusInstallFailed, failedStep(err), w.p.cfg.Driver.Name(), err.Error())
 		return ferr
-	default:
-		w.p.cfg.Logger.Warn("reinstall step failed; will retry", "instance", id, "attempt", job.Attempt, "err", err)
-		return err
-	}
+	})
 }
 
 // reinstall performs the reinstall steps not done yet; like provisioning,
 // each step is idempotent and recorded when done.
 func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
+	if p.draining.Load() {
+		return errDraining
+	}
 	d := p.cfg.Driver
 	target, err := p.db.BeginReinstall(ctx, instanceID, d.Name())
 	if err != nil || target == nil {

@@ -66,16 +66,22 @@ func (p *Provisioner) RunPeriodic(ctx context.Context) (sqlstore.SweepResult, er
 // interval is negative (tests that drive the clock run the sweep
 // themselves; a sweep at a real-time tick would race with them).
 func periodicJobs(interval time.Duration) []*river.PeriodicJob {
+	return leaderJob(PeriodicArgs{}, interval, DefaultPeriodicInterval)
+}
+
+// leaderJob returns the periodic job args enqueued every interval (0 =
+// def, negative = never) by River's leader, run at once by a new leader.
+func leaderJob(args river.JobArgs, interval, def time.Duration) []*river.PeriodicJob {
 	if interval < 0 {
 		return nil
 	}
 	if interval == 0 {
-		interval = DefaultPeriodicInterval
+		interval = def
 	}
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) {
-			// One attempt: a failed sweep is retried by the next one.
-			return PeriodicArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+			// One attempt: a failed run is retried by the next one.
+			return args, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
 		},
-		&river.PeriodicJobOpts{ID: PeriodicArgs{}.Kind(), RunOnStart: true})}
+		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})}
 }

@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -21,6 +23,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/sqlstore"
@@ -68,6 +71,15 @@ type Config struct {
 	// RenewalPriceFunc prices an automatic PREPAID renewal; nil = the
 	// instance's stored period price.
 	RenewalPriceFunc func(*metalplane.Instance) (metalplane.Money, error)
+	// OrphanCheckInterval is how often stranded instances are looked for
+	// (orphans.go); 0 = DefaultOrphanCheckInterval, negative = never.
+	OrphanCheckInterval time.Duration
+	// HeartbeatInterval is how often this process tells the others it is
+	// alive, and looks for jobs held by dead ones (rescue.go).
+	HeartbeatInterval time.Duration
+	// DeadAfter is how old the last heartbeat of a process must be for
+	// the jobs it holds to be handed to live processes.
+	DeadAfter time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -86,13 +98,27 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.DeadAfter == 0 {
+		c.DeadAfter = DefaultDeadAfter
+	}
 }
 
 // Provisioner runs provisioning jobs.
 type Provisioner struct {
 	db     *sqlstore.DB
+	driver riverdriver.Driver[*sql.Tx]
 	client *river.Client[*sql.Tx]
 	cfg    Config
+
+	// draining is set when Stop begins: jobs finish the step they are in
+	// and hand themselves back instead of starting the next.
+	draining atomic.Bool
+	// heartbeats runs while the workers do (rescue.go).
+	heartbeats     *heartbeats
+	stopHeartbeats sync.Once
 }
 
 func riverDriver(db *sqlstore.DB) riverdriver.Driver[*sql.Tx] {
@@ -119,14 +145,15 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	if cfg.Driver == nil {
 		return nil, errors.New("provision: no driver")
 	}
-	p := &Provisioner{db: db, cfg: cfg}
+	p := &Provisioner{db: db, driver: riverDriver(db), cfg: cfg}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{p: p})
 	river.AddWorker(workers, &powerWorker{p: p})
 	river.AddWorker(workers, &reinstallWorker{p: p})
 	river.AddWorker(workers, &periodicWorker{p: p})
+	river.AddWorker(workers, &orphanWorker{p: p})
 	jobTimeout := time.Duration(len(Steps)+1) * cfg.StepTimeout
-	client, err := river.NewClient(riverDriver(db), &river.Config{
+	client, err := river.NewClient(p.driver, &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers: workers,
 		// Measured settings (notes/RIVER.md): the defaults cap near 100
@@ -134,11 +161,13 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 		FetchCooldown:     10 * time.Millisecond,
 		FetchPollInterval: 100 * time.Millisecond,
 		JobTimeout:        jobTimeout,
-		// A job whose process died (kill -9) is picked up again once it
-		// has been running longer than any live job could.
+		// A job whose process died (kill -9) is handed on within
+		// seconds by the heartbeats (rescue.go); River's own rescue,
+		// once a job has been running longer than any live job could,
+		// remains for processes that write no heartbeat.
 		RescueStuckJobsAfter: jobTimeout + 5*time.Second,
 		MaxAttempts:          cfg.MaxAttempts,
-		PeriodicJobs:         periodicJobs(cfg.PeriodicInterval),
+		PeriodicJobs:         append(periodicJobs(cfg.PeriodicInterval), orphanCheckJobs(cfg.OrphanCheckInterval)...),
 		Logger:               cfg.Logger.With("component", "river"),
 	})
 	if err != nil {
@@ -148,16 +177,82 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	return p, nil
 }
 
-// Start begins working jobs.
-func (p *Provisioner) Start(ctx context.Context) error { return p.client.Start(ctx) }
+// handBackTimeout bounds the wait for jobs whose steps Stop cancelled to
+// return and be handed back.
+const handBackTimeout = 10 * time.Second
 
-// Stop waits for running jobs to finish their current step (or ctx).
-func (p *Provisioner) Stop(ctx context.Context) error { return p.client.Stop(ctx) }
+// finalWriteTimeout bounds the write of a job's terminal failure.
+const finalWriteTimeout = 30 * time.Second
+
+// errDraining ends a job between two steps when the process is stopping.
+var errDraining = errors.New("the workers are stopping")
+
+// Start begins working jobs. ctx bounds the start only: the workers run
+// until Stop, because River treats the end of its start context as an
+// abrupt stop that charges every running job an attempt.
+func (p *Provisioner) Start(ctx context.Context) error {
+	if err := p.startHeartbeats(ctx); err != nil {
+		return err
+	}
+	if err := p.client.Start(context.WithoutCancel(ctx)); err != nil {
+		p.endHeartbeats(ctx)
+		return err
+	}
+	return nil
+}
+
+// Stop stops fetching jobs and lets each running job finish the step it
+// is in; the job then hands itself back (river.JobSnooze(0): available at
+// once, no attempt spent) and the next process to start, or another
+// replica, carries on from the next step. Steps still running when ctx
+// ends are cancelled and their jobs handed back the same way, to be
+// redone from the start of that step (every step is idempotent).
+func (p *Provisioner) Stop(ctx context.Context) error {
+	p.draining.Store(true)
+	err := p.client.Stop(ctx)
+	if err != nil && ctx.Err() != nil {
+		cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handBackTimeout)
+		defer cancel()
+		err = p.client.StopAndCancel(cancelCtx)
+	}
+	return errors.Join(err, p.endHeartbeats(ctx))
+}
 
 // StopAndCancel stops at once: running steps see their context cancelled
-// and their jobs are retried by whichever process works them next (every
-// step is idempotent). Tests use it to freeze instances mid-workflow.
-func (p *Provisioner) StopAndCancel(ctx context.Context) error { return p.client.StopAndCancel(ctx) }
+// and their jobs are handed back without spending an attempt, to be
+// resumed by whichever process works them next. Tests use it to freeze
+// instances mid-workflow.
+func (p *Provisioner) StopAndCancel(ctx context.Context) error {
+	p.draining.Store(true)
+	return errors.Join(p.client.StopAndCancel(ctx), p.endHeartbeats(ctx))
+}
+
+// settle turns what one run of a job returned into what River records:
+// nothing on success; a hand-back when the process is stopping; a retry
+// while attempts remain; else the job's terminal failure, written by fail
+// with a context of its own, because the job's context may be over (its
+// timeout) and a failure written with it would never land, leaving the
+// instance stranded.
+func (p *Provisioner) settle(ctx context.Context, job *rivertype.JobRow, instanceID string, err error, fail func(context.Context, error) error) error {
+	if err == nil {
+		return nil
+	}
+	if p.draining.Load() && (errors.Is(err, errDraining) || ctx.Err() != nil) {
+		p.cfg.Logger.Info("job handed back at shutdown", "kind", job.Kind, "instance", instanceID, "attempt", job.Attempt)
+		return river.JobSnooze(0)
+	}
+	var perm *PermanentError
+	if !errors.As(err, &perm) && job.Attempt < job.MaxAttempts {
+		p.cfg.Logger.Warn("job failed; will retry", "kind", job.Kind, "instance", instanceID, "attempt", job.Attempt, "err", err)
+		return err
+	}
+	failCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalWriteTimeout)
+	defer cancel()
+	if ferr := fail(failCtx, err); ferr != nil {
+		return fmt.Errorf("record the failure (%v): %w", err, ferr)
+	}
+	return nil
+}
 
 // Enqueue inserts one provisioning job per instance on tx; it is the
 // sqlstore.EnqueueFunc of CreateInstances.
@@ -182,20 +277,8 @@ func (w *worker) NextRetry(job *river.Job[ProvisionArgs]) time.Time {
 }
 
 func (w *worker) Work(ctx context.Context, job *river.Job[ProvisionArgs]) error {
-	err := w.p.run(ctx, job.Args.InstanceID)
-	var perm *PermanentError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &perm), job.Attempt >= job.MaxAttempts:
-		if ferr := w.p.fail(ctx, job.Args.InstanceID, err); ferr != nil {
-			return ferr
-		}
-		return nil
-	default:
-		w.p.cfg.Logger.Warn("provision step failed; will retry", "instance", job.Args.InstanceID, "attempt", job.Attempt, "err", err)
-		return err
-	}
+	id := job.Args.InstanceID
+	return w.p.settle(ctx, job.JobRow, id, w.p.run(ctx, id), func(ctx context.Context, err error) error { return w.p.fail(ctx, id, err) })
 }
 
 // stepError names the step that failed.
@@ -207,18 +290,25 @@ type stepError struct {
 func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
 func (e *stepError) Unwrap() error { return e.err }
 
-func (p *Provisioner) fail(ctx context.Context, instanceID string, err error) error {
-	step := ""
+// failedStep names the step err happened in, "" when not in a step.
+func failedStep(err error) string {
 	var se *stepError
 	if errors.As(err, &se) {
-		step = se.step
+		return se.step
 	}
-	return p.db.FailProvision(ctx, instanceID, step, p.cfg.Driver.Name(), err.Error())
+	return ""
+}
+
+func (p *Provisioner) fail(ctx context.Context, instanceID string, err error) error {
+	return p.db.FailProvision(ctx, instanceID, failedStep(err), p.cfg.Driver.Name(), err.Error())
 }
 
 // run performs the steps not done yet. Every step is idempotent: redoing
 // a step whose completion was not recorded before a crash is harmless.
 func (p *Provisioner) run(ctx context.Context, instanceID string) error {
+	if p.draining.Load() {
+		return errDraining // fetched as the stop began: not even begun
+	}
 	d := p.cfg.Driver
 	target, done, err := p.db.BeginProvision(ctx, instanceID, d.Name())
 	if err != nil || done {
@@ -245,13 +335,17 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 // runSteps runs the calls after step done (1-based: the count already
 // recorded), each under the step timeout, recording each with complete.
 // It reports false, with no error, when complete says the instance was
-// finished or failed elsewhere (nothing more to do).
+// finished or failed elsewhere (nothing more to do), and errDraining
+// instead of starting a step once the workers are stopping.
 func (p *Provisioner) runSteps(ctx context.Context, names []string, calls []func(context.Context) error, done int,
 	complete func(n int, name string) (bool, error)) (bool, error) {
 	for i, call := range calls {
 		n := i + 1
 		if n <= done {
 			continue
+		}
+		if p.draining.Load() {
+			return false, errDraining
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, p.cfg.StepTimeout)
 		err := call(stepCtx)

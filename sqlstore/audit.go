@@ -10,6 +10,14 @@ import (
 	"github.com/metalplane/metalplane"
 )
 
+// auditCheck is one invariant of Audit: a query whose rows are violations,
+// and the sentence that reports a row from its columns.
+type auditCheck struct {
+	query string
+	args  []any
+	say   func(cols []string) string
+}
+
 // Audit checks the invariants that money, stock and addresses must keep
 // whatever happened (concurrent purchases, crashes, retries) and returns
 // one sentence per violation; none means the database is consistent. It is
@@ -24,13 +32,7 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 	}
 	debitKinds := placeholders(1, len(metalplane.LedgerDebitKinds))
 	creditKinds := placeholders(len(metalplane.LedgerDebitKinds)+1, len(metalplane.LedgerCreditKinds))
-	// Each check is a query whose rows are violations, and a sentence
-	// built from the row's columns.
-	checks := []struct {
-		query string
-		args  []any
-		say   func(cols []string) string
-	}{
+	checks := []auditCheck{
 		{
 			// A live instance that still holds its host must be the one
 			// the host records, and the host must be allocated.
@@ -162,12 +164,22 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 			},
 		},
 	}
+	withJobs, err := db.hasTable(ctx, db.SQL, "river_job")
+	if err != nil {
+		return nil, err
+	}
+	if withJobs {
+		checks = append(checks, auditCheck{
+			// A transient instance has a job that will move it on
+			// (orphans.go); without one it stays there for good.
+			query: db.orphansQuery(),
+			say: func(c []string) string {
+				return fmt.Sprintf("instance %s is %s, but no job will move it on (the orphan check resumes or fails it)", c[0], c[1])
+			},
+		})
+	}
 	if db.hasInstanceCounts() {
-		checks = append(checks, struct {
-			query string
-			args  []any
-			say   func(cols []string) string
-		}{
+		checks = append(checks, auditCheck{
 			// The trigger-kept counts of DescribeInstances are exact.
 			query: `SELECT c.team_id || ' ' || c.zone_id || ' ' || c.instance_type_id || ' ' || c.status, CAST(c.n AS TEXT), CAST(COUNT(i.id) AS TEXT)
 				FROM instance_counts c LEFT JOIN instances i ON i.team_id = c.team_id AND i.zone_id = c.zone_id AND i.instance_type_id = c.instance_type_id

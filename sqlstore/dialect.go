@@ -84,3 +84,37 @@ func (db *DB) lockTx(ctx context.Context, tx *sql.Tx, id int64) error {
 	}
 	return nil
 }
+
+// jobInstanceID is the instance a River job is about, read from its args
+// (jsonb on PostgreSQL, JSON or JSONB on SQLite); NULL for jobs about no
+// instance (the periodic ones).
+func (db *DB) jobInstanceID() string {
+	if db.Dialect == Postgres {
+		return `args->>'instance_id'`
+	}
+	return `json_extract(args, '$.instance_id')`
+}
+
+// jobIsAbout is a condition on River jobs: the job is about the instance
+// in parameter $n. On PostgreSQL it is a containment test, which River's
+// GIN index on args answers.
+func (db *DB) jobIsAbout(n int) string {
+	if db.Dialect == Postgres {
+		return fmt.Sprintf(`args @> jsonb_build_object('instance_id', CAST($%d AS text))`, n)
+	}
+	return fmt.Sprintf(`json_extract(args, '$.instance_id') = $%d`, n)
+}
+
+// hasTable reports whether the table exists (on PostgreSQL, in the
+// search path).
+func (db *DB) hasTable(ctx context.Context, q queryer, name string) (bool, error) {
+	query := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1`
+	if db.Dialect == Postgres {
+		query = `SELECT COUNT(*) FROM (SELECT to_regclass($1) AS t) r WHERE t IS NOT NULL`
+	}
+	var n int
+	if err := q.QueryRowContext(ctx, query, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("look for table %s: %w", name, err)
+	}
+	return n > 0, nil
+}

@@ -412,17 +412,23 @@ func (db *DB) FinishLifecycleJob(ctx context.Context, instanceID string, from, t
 		if now != from {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2 WHERE id = $3`, string(to), failure, instanceID); err != nil {
-			return err
-		}
 		now = to
-		detail := fmt.Sprintf("%s → %s", from, to)
-		if failure != "" {
-			detail += ": " + failure
-		}
-		return db.addEventTx(ctx, tx, instanceID, "status", step, driver, detail)
+		return db.finishLifecycleTx(ctx, tx, instanceID, from, to, step, driver, failure)
 	})
 	return now, err
+}
+
+// finishLifecycleTx moves an instance whose row the caller has locked, and
+// found in status from, to status to (see FinishLifecycleJob).
+func (db *DB) finishLifecycleTx(ctx context.Context, tx *sql.Tx, instanceID string, from, to metalplane.InstanceStatus, step, driver, failure string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2 WHERE id = $3`, string(to), failure, instanceID); err != nil {
+		return err
+	}
+	detail := fmt.Sprintf("%s → %s", from, to)
+	if failure != "" {
+		detail += ": " + failure
+	}
+	return db.addEventTx(ctx, tx, instanceID, "status", step, driver, detail)
 }
 
 // BeginReinstall returns an INSTALLING instance with its secrets and the

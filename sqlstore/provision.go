@@ -146,43 +146,36 @@ func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string) er
 // PREPAID charge is refunded exactly once.
 func (db *DB) FailProvision(ctx context.Context, instanceID, step, driver, reason string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`+db.forUpdate(), instanceID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
+		in, err := db.lockLiveInstanceTx(ctx, tx, instanceID)
+		if err != nil || in == nil {
 			return err
 		}
-		if in.Status != metalplane.StatusCreating && in.Status != metalplane.StatusPending {
-			return nil
-		}
-		var periodPrice int64
-		if err := tx.QueryRowContext(ctx, `SELECT period_price FROM instances WHERE id = $1`, instanceID).Scan(&periodPrice); err != nil {
-			return err
-		}
-		if _, err := db.findTeamTx(ctx, tx, in.TeamID); err != nil {
-			return err
-		}
-		now := db.Now().Unix()
-		if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2, public_ipv4 = '', public_ipv6 = '', private_ip = '' WHERE id = $3`,
-			string(metalplane.StatusCreateFailed), reason, instanceID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4`,
-			HostMaintenance, fmt.Sprintf("provision of %s failed at %s: %s", instanceID, step, reason), now, in.HostID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET instance_id = NULL WHERE instance_id = $1`, instanceID); err != nil {
-			return err
-		}
-		if periodPrice > 0 {
-			if _, err := db.addLedgerOnceTx(ctx, tx, metalplane.LedgerEntry{TeamID: in.TeamID, Amount: metalplane.Money(periodPrice), Kind: metalplane.LedgerRefund,
-				OrderNumber: in.OrderNumber, InstanceID: instanceID, Note: "refund of a failed provision"}, refundKey(instanceID)); err != nil {
-				return err
-			}
-		}
-		return db.addEventTx(ctx, tx, instanceID, "status", step, driver, "CREATING → CREATE_FAILED: "+reason)
+		return db.failProvisionTx(ctx, tx, in, step, driver, reason)
 	})
+}
+
+// failProvisionTx is FailProvision on an instance whose row the caller
+// has locked; it does nothing unless the instance is PENDING or CREATING.
+func (db *DB) failProvisionTx(ctx context.Context, tx *sql.Tx, in *metalplane.Instance, step, driver, reason string) error {
+	if in.Status != metalplane.StatusCreating && in.Status != metalplane.StatusPending {
+		return nil
+	}
+	now := db.Now().Unix()
+	if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2, public_ipv4 = '', public_ipv6 = '', private_ip = '' WHERE id = $3`,
+		string(metalplane.StatusCreateFailed), reason, in.ID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4`,
+		HostMaintenance, fmt.Sprintf("provision of %s failed at %s: %s", in.ID, step, reason), now, in.HostID); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET instance_id = NULL WHERE instance_id = $1`, in.ID); err != nil {
+		return err
+	}
+	if err := db.refundOnceTx(ctx, tx, in); err != nil {
+		return err
+	}
+	return db.addEventTx(ctx, tx, in.ID, "status", step, driver, fmt.Sprintf("%s → %s: %s", in.Status, metalplane.StatusCreateFailed, reason))
 }
 
 // FaultMode is how an injected fault shows.

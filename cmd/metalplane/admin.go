@@ -47,7 +47,7 @@ var adminCommands = []adminCommand{
 	{"faults", "inject", "--step S [--zone Z] [--type T] [--count N] [--hang]", "make the next N simulated provisions fail (or hang) at a step", adminFaultsInject},
 	{"faults", "list", "", "list injected faults and how many provisions each still hits", adminFaultsList},
 	{"instances", "events", "--instance I", "show what happened to an instance, step by step", adminInstancesEvents},
-	{"db", "check", "", "audit hosts, addresses, balances, orders and refunds; exit 1 on a problem", adminDBCheck},
+	{"db", "check", "", "audit hosts, addresses, balances, orders, refunds and stranded instances; exit 1 on a problem", adminDBCheck},
 }
 
 func (m *Main) adminUsage(w io.Writer) {

@@ -99,7 +99,7 @@ func adminDBCheck(fs *flag.FlagSet) adminFunc {
 		if len(problems) > 0 {
 			return fmt.Errorf("%d problems: %w", len(problems), errInconsistent)
 		}
-		fmt.Fprintln(out, "ok: hosts, addresses, balances, orders and refunds are consistent")
+		fmt.Fprintln(out, "ok: hosts, addresses, balances, orders and refunds are consistent; every transient instance has a job")
 		return nil
 	}
 }

@@ -65,7 +65,7 @@ func registerProvisionFlags(fs *flag.FlagSet, p *ProvisionFlags) {
 	fs.DurationVar(&p.StepTimeout, "provision-step-timeout", 0, "longest a provisioning step may take before it is retried (0: 10s + 4 × sim-step-delay)")
 	fs.IntVar(&p.Workers, "workers", 0, "instances this process provisions at once (0: 100)")
 	fs.BoolVar(&p.NoWorkers, "no-workers", false, "serve the API only; other processes on the same database provision")
-	fs.DurationVar(&p.PeriodicInterval, "periodic-interval", time.Minute, "how often hourly charges, PREPAID expiries and recycle-bin releases are swept (one process of those on a database does it)")
+	fs.DurationVar(&p.PeriodicInterval, "periodic-interval", time.Minute, "how often hourly charges, PREPAID expiries and recycle-bin releases are swept and stranded instances resumed or failed (one process of those on a database does it)")
 }
 
 // AppConfig returns the app configuration of the server.
@@ -103,7 +103,7 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	fs.BoolVar(&cfg.NoMigrate, "no-migrate", false, "do not migrate the database; refuse to start if its schema is out of date")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
-	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests in flight")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests and provisioning steps in flight (a step still running then is cancelled and its job handed back)")
 	registerProvisionFlags(fs, &cfg.Provision)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: metalplane serve [flags]\n\nRuns the API server. METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET,\nwhen both are set, become the demo team's access key.\n\nFlags:\n")

@@ -50,7 +50,8 @@ type Config struct {
 	// NoWorkers runs the API only; another process provisions.
 	NoWorkers bool
 	// PeriodicInterval is how often the clock sweep (hourly charges,
-	// expiries, recycle-bin release) runs; 0 = a minute, negative = never.
+	// expiries, recycle-bin release) and the check for stranded instances
+	// run; 0 = a minute, negative = never.
 	PeriodicInterval time.Duration
 }
 
@@ -156,8 +157,9 @@ func (a *App) setup(ctx context.Context) error {
 		StepTimeout: step,
 		Logger:      cfg.Logger,
 		// Automatic renewals cost what RenewInstance costs.
-		RenewalPriceFunc: func(in *metalplane.Instance) (metalplane.Money, error) { return metalplane.RenewalPrice(cat, in) },
-		PeriodicInterval: cfg.PeriodicInterval,
+		RenewalPriceFunc:    func(in *metalplane.Instance) (metalplane.Money, error) { return metalplane.RenewalPrice(cat, in) },
+		PeriodicInterval:    cfg.PeriodicInterval,
+		OrphanCheckInterval: cfg.PeriodicInterval,
 	})
 	if err != nil {
 		return err
