@@ -119,7 +119,8 @@ func (db *DB) recordSecretKey(ctx context.Context, id string) (string, error) {
 // secrets and the passwords of instances being installed are sealed, the
 // other passwords deleted. The rows are read before any is written (one
 // connection cannot do both at once) and each update is a
-// compare-and-set, so two processes doing this at once do it once.
+// compare-and-set, so two processes doing this at once do it once; both
+// lock the rows in id order, so they cannot deadlock.
 func (db *DB) sealLegacyTx(ctx context.Context, tx *sql.Tx) (LegacySecrets, error) {
 	var legacy LegacySecrets
 	type row struct{ id, value, status string }
@@ -139,7 +140,7 @@ func (db *DB) sealLegacyTx(ctx context.Context, tx *sql.Tx) (LegacySecrets, erro
 		}
 		return out, rows.Err()
 	}
-	keys, err := collect(`SELECT id, secret, '' FROM access_keys WHERE secret NOT LIKE $1`, seal.Prefix+"%")
+	keys, err := collect(`SELECT id, secret, '' FROM access_keys WHERE secret NOT LIKE $1 ORDER BY id`, seal.Prefix+"%")
 	if err != nil {
 		return legacy, fmt.Errorf("find access keys stored in the clear: %w", err)
 	}
@@ -152,7 +153,7 @@ func (db *DB) sealLegacyTx(ctx context.Context, tx *sql.Tx) (LegacySecrets, erro
 	}
 	// password <> '' picks the partial index of migration 0013: only the
 	// instances being installed (and, once, the legacy rows) are read.
-	passwords, err := collect(`SELECT id, password, status FROM instances WHERE password <> '' AND password NOT LIKE $1`, seal.Prefix+"%")
+	passwords, err := collect(`SELECT id, password, status FROM instances WHERE password <> '' AND password NOT LIKE $1 ORDER BY id`, seal.Prefix+"%")
 	if err != nil {
 		return legacy, fmt.Errorf("find instance passwords stored in the clear: %w", err)
 	}
@@ -231,30 +232,31 @@ func (db *DB) RotateSecretKey(ctx context.Context, next *seal.Key) (int, error) 
 			{"access_keys", "secret", accessKeySecretContext},
 			{"instances", "password", instancePasswordContext},
 		} {
-			rows, err := tx.QueryContext(ctx, `SELECT id, `+col.column+` FROM `+col.table+` WHERE `+col.column+` <> '' AND `+col.column+` LIKE $1`, seal.Prefix+"%")
+			rows, err := tx.QueryContext(ctx, `SELECT id, `+col.column+` FROM `+col.table+` WHERE `+col.column+` <> '' AND `+col.column+` LIKE $1 ORDER BY id`, seal.Prefix+"%")
 			if err != nil {
 				return err
 			}
-			values := map[string]string{}
+			type value struct{ id, sealed string }
+			var values []value
 			for rows.Next() {
-				var id, v string
-				if err := rows.Scan(&id, &v); err != nil {
+				var v value
+				if err := rows.Scan(&v.id, &v.sealed); err != nil {
 					rows.Close()
 					return err
 				}
-				values[id] = v
+				values = append(values, v)
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
 				return err
 			}
-			for id, v := range values {
-				plain, err := db.openSecret(v, col.context(id))
+			for _, v := range values {
+				plain, err := db.openSecret(v.sealed, col.context(v.id))
 				if err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE `+col.table+` SET `+col.column+` = $1 WHERE id = $2`, next.Seal(plain, col.context(id)), id); err != nil {
-					return fmt.Errorf("re-seal %s: %w", col.context(id), err)
+				if _, err := tx.ExecContext(ctx, `UPDATE `+col.table+` SET `+col.column+` = $1 WHERE id = $2`, next.Seal(plain, col.context(v.id)), v.id); err != nil {
+					return fmt.Errorf("re-seal %s: %w", col.context(v.id), err)
 				}
 				n++
 			}
