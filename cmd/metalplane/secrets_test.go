@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metalplane/metalplane/internal/app"
 	"github.com/metalplane/metalplane/internal/seal"
@@ -146,7 +148,10 @@ func TestBootstrapSecretRotates(t *testing.T) {
 func TestShortBootstrapSecretRefused(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
-	cmd := exec.Command(metalplaneBinary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
+	// A binary that accepted the secret would serve until killed.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, metalplaneBinary(t), "serve", "--listen", "127.0.0.1:0", "--data-dir", dataDir)
 	cmd.Env = append(os.Environ(), "METALPLANE_ACCESS_KEY_ID=MPSHORT00000000001", "METALPLANE_ACCESS_KEY_SECRET=short-secret")
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
