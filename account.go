@@ -41,6 +41,35 @@ type AccessKey struct {
 	CreatedAt time.Time
 }
 
+// MinAccessKeySecretLen is the shortest access key secret accepted: a
+// secret chosen by an operator (METALPLANE_ACCESS_KEY_SECRET) must not be
+// guessable; generated ones have 32 characters.
+const MinAccessKeySecretLen = 16
+
+// ValidateAccessKeySecret refuses secrets shorter than
+// MinAccessKeySecretLen. The message never repeats the secret.
+func ValidateAccessKeySecret(secret string) error {
+	if len(secret) < MinAccessKeySecretLen {
+		return fmt.Errorf("an access key secret needs at least %d characters, this one has %d", MinAccessKeySecretLen, len(secret))
+	}
+	return nil
+}
+
+// BearerToken describes a bearer token; the token itself is shown once,
+// when created, and only its hash is stored.
+type BearerToken struct {
+	ID     string
+	TeamID string
+	// Prefix is the token's first characters, so an operator can tell
+	// which token they hold ("" for tokens issued before it was kept).
+	Prefix    string
+	IsAdmin   bool
+	Revoked   bool
+	CreatedAt time.Time
+	// ExpiresAt is zero for a token that does not expire.
+	ExpiresAt time.Time
+}
+
 // Caller is the authenticated principal of a request.
 type Caller struct {
 	TeamID      string

@@ -126,6 +126,9 @@ func NewResourceGroupID() string { return "rg-" + strings.ToLower(randomString(a
 // NewAccessKeyID returns an access key ID.
 func NewAccessKeyID() string { return "MP" + strings.ToUpper(randomString(alphanumerics, 18)) }
 
+// NewBearerTokenID returns the id a bearer token is listed and revoked by.
+func NewBearerTokenID() string { return "tok-" + strings.ToLower(randomString(alphanumerics, 12)) }
+
 // NewSecret returns a random secret (access key password or bearer token).
 func NewSecret() string { return randomString(alphanumerics, 32) }
 

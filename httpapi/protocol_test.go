@@ -13,6 +13,7 @@ import (
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/httpapi"
 	"github.com/metalplane/metalplane/internal/apitest"
+	"github.com/metalplane/metalplane/sqlstore"
 )
 
 // rawCall sends a request built by mutate from a correctly signed one and
@@ -154,7 +155,7 @@ func TestSuccessEnvelope(t *testing.T) {
 
 func TestBearerToken(t *testing.T) {
 	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
-		token, err := env.DB.CreateBearerToken(context.Background(), env.Team.ID, true)
+		_, token, err := env.DB.CreateBearerToken(context.Background(), sqlstore.BearerTokenCreate{TeamID: env.Team.ID, IsAdmin: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -203,7 +203,7 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	calls := append(installCalls(d, target),
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) })
 	more, err := p.runSteps(ctx, ReinstallSteps, calls, target.Step, func(n int, name string) (bool, error) {
-		return p.db.CompleteReinstallStep(ctx, instanceID, n, name, d.Name())
+		return p.db.CompleteReinstallStep(ctx, instanceID, n, name, d.Name(), name == StepInstallOS)
 	})
 	if err != nil || !more {
 		return err

@@ -324,7 +324,7 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
 	)
 	more, err := p.runSteps(ctx, Steps, calls, target.Step, func(n int, name string) (bool, error) {
-		return p.db.CompleteStep(ctx, instanceID, n, name, d.Name())
+		return p.db.CompleteStep(ctx, instanceID, n, name, d.Name(), name == StepInstallOS)
 	})
 	if err != nil || !more {
 		return err

@@ -259,7 +259,8 @@ func (db *DB) LedgerSum(ctx context.Context, teamID string) (metalplane.Money, e
 }
 
 // CreateAccessKey creates an access key for the team. Empty id and secret
-// are generated.
+// are generated; a given secret must have MinAccessKeySecretLen
+// characters. The secret is stored sealed (secrets.go).
 func (db *DB) CreateAccessKey(ctx context.Context, teamID, id, secret string, isAdmin bool) (*metalplane.AccessKey, error) {
 	if id == "" {
 		id = metalplane.NewAccessKeyID()
@@ -267,9 +268,16 @@ func (db *DB) CreateAccessKey(ctx context.Context, teamID, id, secret string, is
 	if secret == "" {
 		secret = metalplane.NewSecret()
 	}
+	if err := metalplane.ValidateAccessKeySecret(secret); err != nil {
+		return nil, fmt.Errorf("access key %s: %w", id, err)
+	}
+	sealed, err := db.sealSecret(secret, accessKeySecretContext(id))
+	if err != nil {
+		return nil, err
+	}
 	k := &metalplane.AccessKey{ID: id, TeamID: teamID, Secret: secret, IsAdmin: isAdmin, Enabled: true, CreatedAt: db.Now()}
-	_, err := db.SQL.ExecContext(ctx, `INSERT INTO access_keys (id, team_id, secret, is_admin, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, k.TeamID, k.Secret, k.IsAdmin, k.Enabled, k.CreatedAt.Unix())
+	_, err = db.SQL.ExecContext(ctx, `INSERT INTO access_keys (id, team_id, secret, is_admin, enabled, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		k.ID, k.TeamID, sealed, k.IsAdmin, k.Enabled, k.CreatedAt.Unix())
 	if isUniqueViolation(err) {
 		return nil, fmt.Errorf("access key %q already exists", id)
 	}
@@ -279,25 +287,58 @@ func (db *DB) CreateAccessKey(ctx context.Context, teamID, id, secret string, is
 	return k, nil
 }
 
-// FindAccessKey returns the access key with the id, enabled or not.
+// SetAccessKeySecret replaces the secret of an access key (a rotation):
+// requests signed with the old secret fail from now on. The key stays
+// enabled or disabled as it was.
+func (db *DB) SetAccessKeySecret(ctx context.Context, id, secret string) error {
+	if err := metalplane.ValidateAccessKeySecret(secret); err != nil {
+		return fmt.Errorf("access key %s: %w", id, err)
+	}
+	sealed, err := db.sealSecret(secret, accessKeySecretContext(id))
+	if err != nil {
+		return err
+	}
+	res, err := db.SQL.ExecContext(ctx, `UPDATE access_keys SET secret = $1 WHERE id = $2`, sealed, id)
+	if err != nil {
+		return fmt.Errorf("replace the secret of access key %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("access key %q: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// FindAccessKey returns the access key with the id, enabled or not; the
+// secret of an enabled key is opened (a disabled key's is never needed,
+// and may be sealed with a key that was lost). It runs on every signed
+// request: opening costs one AES-GCM decryption of 32 bytes (well under a
+// microsecond), so nothing is cached and a rotated or revoked key takes
+// effect at once.
 func (db *DB) FindAccessKey(ctx context.Context, id string) (*metalplane.AccessKey, error) {
 	var k metalplane.AccessKey
 	var created int64
+	var stored string
 	err := db.readRow(ctx, `SELECT id, team_id, secret, is_admin, enabled, created_at FROM access_keys WHERE id = $1`, id).
-		Scan(&k.ID, &k.TeamID, &k.Secret, &k.IsAdmin, &k.Enabled, &created)
+		Scan(&k.ID, &k.TeamID, &stored, &k.IsAdmin, &k.Enabled, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("access key %q: %w", id, ErrNotFound)
 	}
 	if err != nil {
 		return nil, err
 	}
+	if k.Enabled {
+		if k.Secret, err = db.openSecret(stored, accessKeySecretContext(k.ID)); err != nil {
+			return nil, err
+		}
+	}
 	k.CreatedAt = time.Unix(created, 0).UTC()
 	return &k, nil
 }
 
-// ListAccessKeys returns the team's keys (secrets included: operator use).
+// ListAccessKeys returns the team's keys without their secrets (Secret is
+// empty): listing never needs them.
 func (db *DB) ListAccessKeys(ctx context.Context, teamID string) ([]*metalplane.AccessKey, error) {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT id, team_id, secret, is_admin, enabled, created_at FROM access_keys WHERE team_id = $1 ORDER BY created_at, id`, teamID)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id, team_id, is_admin, enabled, created_at FROM access_keys WHERE team_id = $1 ORDER BY created_at, id`, teamID)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +347,7 @@ func (db *DB) ListAccessKeys(ctx context.Context, teamID string) ([]*metalplane.
 	for rows.Next() {
 		var k metalplane.AccessKey
 		var created int64
-		if err := rows.Scan(&k.ID, &k.TeamID, &k.Secret, &k.IsAdmin, &k.Enabled, &created); err != nil {
+		if err := rows.Scan(&k.ID, &k.TeamID, &k.IsAdmin, &k.Enabled, &created); err != nil {
 			return nil, err
 		}
 		k.CreatedAt = time.Unix(created, 0).UTC()
@@ -317,12 +358,18 @@ func (db *DB) ListAccessKeys(ctx context.Context, teamID string) ([]*metalplane.
 
 // RevokeAccessKey disables the key; requests signed with it fail.
 func (db *DB) RevokeAccessKey(ctx context.Context, id string) error {
-	res, err := db.SQL.ExecContext(ctx, `UPDATE access_keys SET enabled = $1 WHERE id = $2`, false, id)
+	return db.disable(ctx, "access_keys", "access key", id)
+}
+
+// disable clears the enabled flag of the credential with the id in table,
+// or returns ErrNotFound.
+func (db *DB) disable(ctx context.Context, table, what, id string) error {
+	res, err := db.SQL.ExecContext(ctx, `UPDATE `+table+` SET enabled = $1 WHERE id = $2`, false, id)
 	if err != nil {
-		return err
+		return fmt.Errorf("revoke %s %s: %w", what, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("access key %q: %w", id, ErrNotFound)
+		return fmt.Errorf("%s %q: %w", what, id, ErrNotFound)
 	}
 	return nil
 }
@@ -332,30 +379,94 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// CreateBearerToken creates a bearer token for the team and returns it; only
-// its hash is stored.
-func (db *DB) CreateBearerToken(ctx context.Context, teamID string, isAdmin bool) (string, error) {
-	token := metalplane.NewSecret()
-	_, err := db.SQL.ExecContext(ctx, `INSERT INTO bearer_tokens (token_hash, team_id, is_admin, enabled, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		hashToken(token), teamID, isAdmin, true, db.Now().Unix())
-	if err != nil {
-		return "", fmt.Errorf("insert bearer token: %w", err)
-	}
-	return token, nil
+// bearerTokenPrefixLen is how much of a token is kept to recognise it by:
+// 6 of its 32 characters, which leaves 26 (over 150 bits) unknown.
+const bearerTokenPrefixLen = 6
+
+// BearerTokenCreate is the input of CreateBearerToken.
+type BearerTokenCreate struct {
+	TeamID  string
+	IsAdmin bool
+	// ExpiresAt, when not zero, is when the token stops working.
+	ExpiresAt time.Time
 }
 
-// FindBearerToken returns the caller a valid token stands for.
+// CreateBearerToken creates a bearer token and returns its description
+// and the token itself, which is not stored (only its SHA-256 is): this
+// is the one time it can be shown.
+func (db *DB) CreateBearerToken(ctx context.Context, in BearerTokenCreate) (*metalplane.BearerToken, string, error) {
+	token := metalplane.NewSecret()
+	t := &metalplane.BearerToken{ID: metalplane.NewBearerTokenID(), TeamID: in.TeamID, Prefix: token[:bearerTokenPrefixLen],
+		IsAdmin: in.IsAdmin, CreatedAt: db.Now(), ExpiresAt: in.ExpiresAt}
+	var expires int64
+	if !in.ExpiresAt.IsZero() {
+		expires = in.ExpiresAt.Unix()
+	}
+	_, err := db.SQL.ExecContext(ctx, `INSERT INTO bearer_tokens (token_hash, id, prefix, team_id, is_admin, enabled, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		hashToken(token), t.ID, t.Prefix, t.TeamID, t.IsAdmin, true, t.CreatedAt.Unix(), expires)
+	if err != nil {
+		return nil, "", fmt.Errorf("insert bearer token: %w", err)
+	}
+	return t, token, nil
+}
+
+// FindBearerToken returns the caller a token stands for, or ErrNotFound
+// when it is unknown, revoked or expired.
 func (db *DB) FindBearerToken(ctx context.Context, token string) (*metalplane.Caller, error) {
 	var c metalplane.Caller
 	var enabled bool
-	err := db.readRow(ctx, `SELECT team_id, is_admin, enabled FROM bearer_tokens WHERE token_hash = $1`, hashToken(token)).Scan(&c.TeamID, &c.IsAdmin, &enabled)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !enabled) {
+	var expires int64
+	err := db.readRow(ctx, `SELECT team_id, is_admin, enabled, expires_at FROM bearer_tokens WHERE token_hash = $1`, hashToken(token)).
+		Scan(&c.TeamID, &c.IsAdmin, &enabled, &expires)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (!enabled || tokenExpired(expires, db.Now()))) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &c, nil
+}
+
+// tokenExpired reports whether a token with the stored expiry (Unix
+// seconds, 0 = never) no longer works at now.
+func tokenExpired(expiresAt int64, now time.Time) bool {
+	return expiresAt != 0 && now.Unix() >= expiresAt
+}
+
+// ListBearerTokens describes the team's bearer tokens, oldest first.
+func (db *DB) ListBearerTokens(ctx context.Context, teamID string) ([]*metalplane.BearerToken, error) {
+	rows, err := db.SQL.QueryContext(ctx, `SELECT id, team_id, prefix, is_admin, enabled, created_at, expires_at FROM bearer_tokens WHERE team_id = $1 ORDER BY created_at, id`, teamID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*metalplane.BearerToken
+	for rows.Next() {
+		var t metalplane.BearerToken
+		var enabled bool
+		var created, expires int64
+		if err := rows.Scan(&t.ID, &t.TeamID, &t.Prefix, &t.IsAdmin, &enabled, &created, &expires); err != nil {
+			return nil, err
+		}
+		t.Revoked = !enabled
+		t.CreatedAt = time.Unix(created, 0).UTC()
+		if expires != 0 {
+			t.ExpiresAt = time.Unix(expires, 0).UTC()
+		}
+		out = append(out, &t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeBearerToken disables the token with the id; requests carrying it
+// fail from now on.
+func (db *DB) RevokeBearerToken(ctx context.Context, id string) error {
+	if id == "" {
+		// Tokens issued by binaries older than migration 0013 may have
+		// no id; "" must not revoke them all.
+		return fmt.Errorf("bearer token %q: %w", id, ErrNotFound)
+	}
+	return db.disable(ctx, "bearer_tokens", "bearer token", id)
 }
 
 const resourceGroupColumns = `id, team_id, name, is_default`

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/internal/seal"
 )
 
 // auditCheck is one invariant of Audit: a query whose rows are violations,
@@ -161,6 +162,19 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 				GROUP BY instance_id, detail HAVING COUNT(*) > 1`,
 			say: func(c []string) string {
 				return fmt.Sprintf("instance %s: %q recorded %s times", c[0], c[1], c[2])
+			},
+		},
+		{
+			// Secrets are sealed at rest, and an instance keeps its
+			// password only until its OS is installed (secrets.go).
+			query: `SELECT 'access key ' || id, 'stores its secret in the clear' FROM access_keys WHERE secret NOT LIKE $1
+				UNION ALL
+				SELECT 'instance ' || id, 'stores its password in the clear' FROM instances WHERE password <> '' AND password NOT LIKE $1
+				UNION ALL
+				SELECT 'instance ' || id, 'still holds its password in ' || status FROM instances WHERE password <> '' AND status NOT IN ($2, $3, $4)`,
+			args: append([]any{seal.Prefix + "%"}, provisioningStatuses...),
+			say: func(c []string) string {
+				return c[0] + " " + c[1]
 			},
 		},
 	}

@@ -281,11 +281,11 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		hourlyPrice = one
 	}
 	for i, id := range result.InstanceIDSet {
-		password := plan.Password
-		if password == "" {
-			password = metalplane.GeneratePassword()
+		password, err := db.newInstancePassword(id, plan.Password)
+		if err != nil {
+			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, team_id, order_number, zone_id, instance_type_id, host_id, name, hostname, image_id, ipxe_url,
+		_, err = tx.ExecContext(ctx, `INSERT INTO instances (id, team_id, order_number, zone_id, instance_type_id, host_id, name, hostname, image_id, ipxe_url,
 			charge_type, period, auto_renew, internet_charge_type, bandwidth_out_mbps, traffic_package_tb, cluster_id, resource_group_id, key_id, status,
 			failure_reason, public_ipv4, public_ipv6, private_ip, subnet_id, raid_config, partitions, wan_name, lan_name, tags, enable_gateway_mode,
 			password, ssh_keys, user_data, period_price, hourly_price, provision_step, create_time, expired_time, recycled_at, released)

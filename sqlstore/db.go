@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+
+	"github.com/metalplane/metalplane/internal/seal"
 )
 
 // Dialect names the SQL database behind a DB.
@@ -56,6 +59,9 @@ type DB struct {
 	// checkpoints copies SQLite's WAL into the database file in the
 	// background (checkpoint.go); nil on PostgreSQL.
 	checkpoints *checkpointer
+	// secrets seals access key secrets and instance passwords
+	// (secrets.go); nil until UseSecretKey.
+	secrets *seal.Key
 }
 
 // Now returns the store's current time, truncated to the second like every
@@ -95,6 +101,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
+		}
+		if err := restrictSQLiteFiles(path); err != nil {
+			return nil, err
 		}
 		// One writing connection: SQLite has one writer, and several
 		// writing connections were measured slower and prone to
@@ -156,6 +165,35 @@ func openSQLite(path string, conns int, pragmas ...string) *sql.DB {
 	return pool
 }
 
+// restrictSQLiteFiles makes the database file, and its WAL and shared
+// memory files if they exist, readable by the owner only: they hold the
+// ledger, sealed secrets and everything else. The file is created here
+// (empty, 0600) rather than by SQLite, which would create it 0644, and
+// SQLite gives its -wal and -shm files the mode of the database file.
+// Files made by earlier versions are narrowed.
+func restrictSQLiteFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("open database file: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("database file: %w", err)
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("restrict %s to its owner: %w", p, err)
+			}
+		}
+	}
+	return nil
+}
+
 // closeSide closes SQLite's readers and checkpointer.
 func (db *DB) closeSide() error {
 	var errs []error
@@ -210,6 +248,12 @@ var ErrSchemaOutOfDate = errors.New("database schema is out of date: run `metalp
 // records it in schema_migrations. Concurrent callers on PostgreSQL are
 // serialised by an advisory lock.
 func (db *DB) Migrate(ctx context.Context) error {
+	return db.migrateUpTo(ctx, math.MaxInt)
+}
+
+// migrateUpTo applies the pending migrations numbered up to last; tests
+// use it to build a database as an older release left it.
+func (db *DB) migrateUpTo(ctx context.Context, last int) error {
 	ms, err := db.migrations()
 	if err != nil {
 		return fmt.Errorf("read migrations: %w", err)
@@ -233,7 +277,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	for _, m := range ms {
-		if applied[m.version] {
+		if applied[m.version] || m.version > last {
 			continue
 		}
 		tx, err := conn.BeginTx(ctx, nil)

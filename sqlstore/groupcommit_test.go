@@ -25,6 +25,7 @@ func TestPurchaseDrawsNewIDsWhenTheyAreTaken(t *testing.T) {
 	if err := db.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	useNewSecretKey(t, db)
 	cat, err := metalplane.LoadCatalog(metalplane.DemoCatalog())
 	if err != nil {
 		t.Fatal(err)

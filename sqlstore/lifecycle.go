@@ -127,9 +127,9 @@ func (db *DB) ReinstallInstance(ctx context.Context, teamID string, plan *metalp
 			return err
 		}
 		in := ins[0]
-		password := plan.Password
-		if password == "" {
-			password = metalplane.GeneratePassword()
+		password, err := db.newInstancePassword(in.ID, plan.Password)
+		if err != nil {
+			return err
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE instances SET image_id = $1, ipxe_url = $2, hostname = $3, key_id = $4, raid_config = $5, partitions = $6,
 			wan_name = $7, lan_name = $8, password = $9, ssh_keys = $10, user_data = $11, provision_step = 0, failure_reason = '' WHERE id = $12`,
@@ -424,6 +424,12 @@ func (db *DB) finishLifecycleTx(ctx context.Context, tx *sql.Tx, instanceID stri
 	if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2 WHERE id = $3`, string(to), failure, instanceID); err != nil {
 		return err
 	}
+	if from == metalplane.StatusInstalling {
+		// The reinstall is over, whichever way.
+		if err := db.forgetPasswordTx(ctx, tx, instanceID); err != nil {
+			return err
+		}
+	}
 	detail := fmt.Sprintf("%s → %s", from, to)
 	if failure != "" {
 		detail += ": " + failure
@@ -461,6 +467,6 @@ func (db *DB) BeginReinstall(ctx context.Context, instanceID, driver string) (*P
 // CompleteReinstallStep records that step n of the reinstall is done, so a
 // resumed job skips it. Returns false if the instance is no longer
 // INSTALLING.
-func (db *DB) CompleteReinstallStep(ctx context.Context, instanceID string, n int, stepName, driver string) (bool, error) {
-	return db.completeStep(ctx, instanceID, metalplane.StatusInstalling, n, stepName, driver)
+func (db *DB) CompleteReinstallStep(ctx context.Context, instanceID string, n int, stepName, driver string, installed bool) (bool, error) {
+	return db.completeStep(ctx, instanceID, metalplane.StatusInstalling, n, stepName, driver, installed)
 }

@@ -74,6 +74,9 @@ func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID stri
 	if err != nil {
 		return nil, err
 	}
+	if password, err = db.openSecret(password, instancePasswordContext(instanceID)); err != nil {
+		return nil, err
+	}
 	target := &ProvisionTarget{Instance: in, Step: step, Password: password, UserData: userData}
 	if sshKeys != "" {
 		if err := json.Unmarshal([]byte(sshKeys), &target.SSHKeys); err != nil {
@@ -91,15 +94,16 @@ func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID stri
 }
 
 // CompleteStep records that step n of the instance's provisioning is done,
-// so a resumed job skips it. Returns false if the instance is no longer
-// CREATING (another worker finished it).
-func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepName, driver string) (bool, error) {
-	return db.completeStep(ctx, instanceID, metalplane.StatusCreating, n, stepName, driver)
+// so a resumed job skips it; installed says the step put the password on
+// the server, which is then deleted. Returns false if the instance is no
+// longer CREATING (another worker finished it).
+func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepName, driver string, installed bool) (bool, error) {
+	return db.completeStep(ctx, instanceID, metalplane.StatusCreating, n, stepName, driver, installed)
 }
 
 // completeStep records step n of the installation workflow of an
 // instance in status (CREATING or INSTALLING).
-func (db *DB) completeStep(ctx context.Context, instanceID string, status metalplane.InstanceStatus, n int, stepName, driver string) (bool, error) {
+func (db *DB) completeStep(ctx context.Context, instanceID string, status metalplane.InstanceStatus, n int, stepName, driver string, installed bool) (bool, error) {
 	ok := false
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE instances SET provision_step = $1 WHERE id = $2 AND status = $3 AND provision_step < $1`,
@@ -111,6 +115,11 @@ func (db *DB) completeStep(ctx context.Context, instanceID string, status metalp
 			return nil
 		}
 		ok = true
+		if installed {
+			if err := db.forgetPasswordTx(ctx, tx, instanceID); err != nil {
+				return err
+			}
+		}
 		return db.addEventTx(ctx, tx, instanceID, "step", stepName, driver, "done")
 	})
 	return ok, err
@@ -134,7 +143,7 @@ func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string) er
 		if in.ChargeType == metalplane.ChargeTypePrepaid {
 			expired = in.CreateTime.AddDate(0, in.Period, 0).Unix()
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2 WHERE id = $3`, string(metalplane.StatusRunning), expired, instanceID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '' WHERE id = $3`, string(metalplane.StatusRunning), expired, instanceID); err != nil {
 			return err
 		}
 		return db.addEventTx(ctx, tx, instanceID, "status", "", driver, "CREATING → RUNNING")
@@ -161,7 +170,7 @@ func (db *DB) failProvisionTx(ctx context.Context, tx *sql.Tx, in *metalplane.In
 		return nil
 	}
 	now := db.Now().Unix()
-	if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2, public_ipv4 = '', public_ipv6 = '', private_ip = '' WHERE id = $3`,
+	if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, failure_reason = $2, public_ipv4 = '', public_ipv6 = '', private_ip = '', password = '' WHERE id = $3`,
 		string(metalplane.StatusCreateFailed), reason, in.ID); err != nil {
 		return err
 	}

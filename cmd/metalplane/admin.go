@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/internal/app"
 	"github.com/metalplane/metalplane/sqlstore"
 )
 
@@ -36,7 +38,10 @@ var adminCommands = []adminCommand{
 	{"keys", "create", "--team T [--admin]", "create an access key (prints the password once)", adminKeysCreate},
 	{"keys", "list", "--team T", "list a team's access keys (never their passwords)", adminKeysList},
 	{"keys", "revoke", "--key K", "disable an access key; requests signed with it fail", adminKeysRevoke},
-	{"tokens", "create", "--team T [--admin]", "create a bearer token (prints it once)", adminTokensCreate},
+	{"tokens", "create", "--team T [--admin] [--expires 24h]", "create a bearer token (prints it once), optionally expiring", adminTokensCreate},
+	{"tokens", "list", "--team T", "list a team's bearer tokens: id, prefix, expiry, state (never the tokens)", adminTokensList},
+	{"tokens", "revoke", "--token ID", "revoke a bearer token by its id; requests carrying it fail", adminTokensRevoke},
+	{"secret-key", "rotate", "--new-key-file F", "re-seal every stored secret with a new key (stop the servers first)", adminSecretKeyRotate},
 	{"balance", "show", "--team T", "show the balance and the ledger", adminBalanceShow},
 	{"balance", "credit", "--team T --amount 100.50 [--note TEXT]", "add money to a team", adminBalanceCredit},
 	{"balance", "debit", "--team T --amount 10 [--note TEXT]", "take money from a team (a negative ledger row)", adminBalanceDebit},
@@ -85,12 +90,14 @@ func (m *Main) runAdmin(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	var d dbFlags
 	d.register(fs)
+	var keyFile string
+	registerSecretKeyFlag(fs, &keyFile)
 	run := cmd.setup(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: metalplane %s %s\n\n%s.\n\nFlags:\n", name, cmd.synopsis, cmd.summary)
 		fs.PrintDefaults()
 	}
-	rest, err := m.parseFlags(fs, args[2:], map[string]string{"data-dir": "METALPLANE_DATA_DIR", "database": "METALPLANE_DATABASE"})
+	rest, err := m.parseFlags(fs, args[2:], map[string]string{"data-dir": "METALPLANE_DATA_DIR", "database": "METALPLANE_DATABASE", "secret-key-file": "METALPLANE_SECRET_KEY_FILE"})
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -108,6 +115,12 @@ func (m *Main) runAdmin(ctx context.Context, args []string) error {
 	// Writing to a database the server has not migrated could corrupt
 	// what a newer schema expects; refuse instead.
 	if err := db.CheckSchema(ctx); err != nil {
+		return err
+	}
+	// Admin never creates a key: with none in the data dir, commands that
+	// touch no secret still work and the others say what is missing.
+	logger := slog.New(slog.NewTextHandler(m.Stderr, nil))
+	if err := app.OpenSecretKey(ctx, db, keyFile, d.DataDir, false, logger); err != nil {
 		return err
 	}
 	out := tabwriter.NewWriter(m.Stdout, 0, 0, 2, ' ', 0)
@@ -163,6 +176,9 @@ func adminTeamsCreate(fs *flag.FlagSet) adminFunc {
 		if amount < 0 {
 			return errors.New("--credit must not be negative")
 		}
+		if err := needSecretKey(db); err != nil {
+			return err
+		}
 		team, err := db.CreateTeam(ctx, sqlstore.TeamCreate{Name: *name, InstanceQuota: *quota, PostpaidAllowed: *postpaid, InitialCredit: amount})
 		if err != nil {
 			return err
@@ -195,6 +211,9 @@ func adminKeysCreate(fs *flag.FlagSet) adminFunc {
 	teamFlag := fs.String("team", "", "team id or name")
 	admin := fs.Bool("admin", false, "create an admin key of the team")
 	return func(ctx context.Context, db *sqlstore.DB, out io.Writer) error {
+		if err := needSecretKey(db); err != nil {
+			return err
+		}
 		team, err := findTeam(ctx, db, *teamFlag)
 		if err != nil {
 			return err
@@ -238,25 +257,6 @@ func adminKeysRevoke(fs *flag.FlagSet) adminFunc {
 			return err
 		}
 		fmt.Fprintf(out, "access key %s revoked\n", *keyFlag)
-		return nil
-	}
-}
-
-func adminTokensCreate(fs *flag.FlagSet) adminFunc {
-	teamFlag := fs.String("team", "", "team id or name")
-	admin := fs.Bool("admin", false, "create an admin token of the team")
-	return func(ctx context.Context, db *sqlstore.DB, out io.Writer) error {
-		team, err := findTeam(ctx, db, *teamFlag)
-		if err != nil {
-			return err
-		}
-		token, err := db.CreateBearerToken(ctx, team.ID, *admin)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "team id:\t%s\n", team.ID)
-		fmt.Fprintf(out, "bearer token:\t%s\n", token)
-		fmt.Fprintln(out, "(only a hash is stored: the token is shown only now)")
 		return nil
 	}
 }

@@ -413,9 +413,31 @@ func testServeAndAdmin(t *testing.T, dbArgs []string, serveArgs ...string) {
 	}
 	describeZones(t, keyEnv, "--endpoint", url, "--data-dir", t.TempDir())
 
-	// A bearer token works in place of a signature.
-	token := field(t, admin("tokens", "create", "--team", "acme"), "bearer token")
+	// A bearer token works in place of a signature until it is revoked;
+	// the list shows its id, prefix, expiry and state, never the token.
+	out = admin("tokens", "create", "--team", "acme", "--expires", "24h")
+	token, tokenID := field(t, out, "bearer token"), field(t, out, "token id")
+	if field(t, out, "expires") == "never" {
+		t.Errorf("tokens create --expires 24h: got no expiry\n%s", out)
+	}
 	describeZones(t, nil, "--endpoint", url, "--token", token, "--data-dir", t.TempDir())
+	out = admin("tokens", "list", "--team", "acme")
+	if row := tableRow(out, tokenID); len(row) != 6 || !strings.HasPrefix(token, strings.TrimSuffix(row[1], "…")) || row[4] == "never" || row[5] != "active" {
+		t.Errorf("tokens list: got row %q, want %s with its prefix, an expiry and active\n%s", row, tokenID, out)
+	}
+	if strings.Contains(out, token) {
+		t.Errorf("tokens list shows the token:\n%s", out)
+	}
+	adminFail("tokens", "create", "--team", "acme", "--expires", "-1h")
+	adminFail("tokens", "revoke", "--token", "tok-nosuchtoken")
+	admin("tokens", "revoke", "--token", tokenID)
+	if row := tableRow(admin("tokens", "list", "--team", "acme"), tokenID); len(row) != 6 || row[5] != "revoked" {
+		t.Errorf("tokens list after revoke: got %q, want %s revoked", row, tokenID)
+	}
+	r = mustFail(t, nil, "call", "--endpoint", url, "--token", token, "--data-dir", t.TempDir(), "DescribeZones", "{}")
+	if got := decodeCall(t, r.stdout).Code; got != "AUTH_FAILURE" {
+		t.Errorf("call with a revoked token: got code %q, want AUTH_FAILURE", got)
+	}
 
 	// SIGTERM in main cancels Run's context: a graceful stop.
 	if err := srv.stop(); err != nil {
@@ -504,11 +526,13 @@ func TestParseServe(t *testing.T) {
 		{name: "environment", env: map[string]string{
 			"METALPLANE_LISTEN": "0.0.0.0:9000", "METALPLANE_DATA_DIR": "/var/lib/mp", "METALPLANE_DATABASE": "postgres://u@db/mp",
 			"METALPLANE_CATALOG": "/etc/mp.yaml", "METALPLANE_TLS_SELF_SIGNED": "true", "METALPLANE_NO_MIGRATE": "1",
-			"METALPLANE_LOG_LEVEL": "debug", "METALPLANE_ACCESS_KEY_ID": "K", "METALPLANE_ACCESS_KEY_SECRET": "S",
+			"METALPLANE_LOG_LEVEL": "debug", "METALPLANE_ACCESS_KEY_ID": "K", "METALPLANE_ACCESS_KEY_SECRET": "sixteen-chars-ok",
+			"METALPLANE_SECRET_KEY_FILE": "/etc/mp/secret.key",
 		}, check: func(t *testing.T, c *ServeConfig) {
 			a := c.AppConfig(nil)
 			if a.Listen != "0.0.0.0:9000" || a.DataDir != "/var/lib/mp" || a.Database != "postgres://u@db/mp" || a.CatalogPath != "/etc/mp.yaml" ||
-				!a.SelfSignedTLS || a.Migrate || a.DemoAccessKeyID != "K" || a.DemoAccessKeySecret != "S" || c.LogLevel.String() != "DEBUG" {
+				!a.SelfSignedTLS || a.Migrate || a.DemoAccessKeyID != "K" || a.DemoAccessKeySecret != "sixteen-chars-ok" || c.LogLevel.String() != "DEBUG" ||
+				a.SecretKeyFile != "/etc/mp/secret.key" {
 				t.Errorf("got %+v (log level %s), want the environment's values", a, c.LogLevel)
 			}
 		}},
@@ -527,6 +551,7 @@ func TestParseServe(t *testing.T) {
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "bad log format", env: map[string]string{"METALPLANE_LOG_FORMAT": "xml"}, wantErr: true},
 		{name: "key id without secret", env: map[string]string{"METALPLANE_ACCESS_KEY_ID": "K"}, wantErr: true},
+		{name: "secret of 15 characters", env: map[string]string{"METALPLANE_ACCESS_KEY_ID": "K", "METALPLANE_ACCESS_KEY_SECRET": "fifteen-chars!!"}, wantErr: true},
 		{name: "cert without key", args: []string{"--tls-cert", "c.pem"}, wantErr: true},
 		{name: "unknown flag", args: []string{"--no-such-flag"}, wantErr: true},
 		{name: "stray argument", args: []string{"now"}, wantErr: true},

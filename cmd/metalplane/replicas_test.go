@@ -7,11 +7,13 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/metalplane/metalplane/httpapi"
+	"github.com/metalplane/metalplane/internal/seal"
 	"github.com/metalplane/metalplane/internal/testdb"
 	"github.com/metalplane/metalplane/provision"
 )
@@ -29,7 +31,12 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	}
 	dsn := testdb.PostgresDSN(t)
 	dirA, dirB := t.TempDir(), t.TempDir()
-	flags := []string{"--sim-step-delay", "100ms", "--provision-step-timeout", "2s", "--workers", "25"}
+	// Replicas share the database's secret key (docs/secrets.md).
+	keyFile := filepath.Join(t.TempDir(), "secret.key")
+	if _, err := seal.CreateFile(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	flags := []string{"--sim-step-delay", "100ms", "--provision-step-timeout", "2s", "--workers", "25", "--secret-key-file", keyFile}
 	// The documented deploy: migrate once, then start the replicas
 	// together with --no-migrate (they race to create the demo team and
 	// load the catalog).

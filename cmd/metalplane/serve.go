@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/internal/app"
 )
 
@@ -36,6 +37,8 @@ type ServeConfig struct {
 	// the secret does not show in the process list.
 	DemoAccessKeyID     string
 	DemoAccessKeySecret string
+	// SecretKeyFile holds the key that seals secrets in the database.
+	SecretKeyFile string
 
 	// Provision holds the provisioning settings (driver, simulated step
 	// delays, worker counts). See ProvisionFlags for how to add one.
@@ -80,6 +83,7 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		SelfSignedTLS:       c.SelfSignedTLS,
 		DemoAccessKeyID:     c.DemoAccessKeyID,
 		DemoAccessKeySecret: c.DemoAccessKeySecret,
+		SecretKeyFile:       c.SecretKeyFile,
 		Logger:              logger,
 		Migrate:             !c.NoMigrate,
 		SimStepDelay:        c.Provision.SimStepDelay,
@@ -104,6 +108,7 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests and provisioning steps in flight (a step still running then is cancelled and its job handed back)")
+	registerSecretKeyFlag(fs, &cfg.SecretKeyFile)
 	registerProvisionFlags(fs, &cfg.Provision)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: metalplane serve [flags]\n\nRuns the API server. METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET,\nwhen both are set, become the demo team's access key.\n\nFlags:\n")
@@ -121,6 +126,11 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	cfg.DemoAccessKeySecret = m.getenv("METALPLANE_ACCESS_KEY_SECRET")
 	if (cfg.DemoAccessKeyID == "") != (cfg.DemoAccessKeySecret == "") {
 		return nil, errors.New("set both METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET, or neither")
+	}
+	if cfg.DemoAccessKeySecret != "" {
+		if err := metalplane.ValidateAccessKeySecret(cfg.DemoAccessKeySecret); err != nil {
+			return nil, fmt.Errorf("METALPLANE_ACCESS_KEY_SECRET: %w", err)
+		}
 	}
 	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")

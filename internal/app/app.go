@@ -34,10 +34,14 @@ type Config struct {
 	TLSKey      string
 	// SelfSignedTLS makes the server generate a certificate in DataDir.
 	SelfSignedTLS bool
-	// DemoAccessKeyID/Secret, when both set, are the demo team's key.
+	// DemoAccessKeyID/Secret, when both set, are the demo team's key; a
+	// changed secret for an existing id replaces the stored one.
 	DemoAccessKeyID     string
 	DemoAccessKeySecret string
-	Logger              *slog.Logger
+	// SecretKeyFile holds the key that seals secrets in the database;
+	// "" = secret.key in DataDir, created on first start.
+	SecretKeyFile string
+	Logger        *slog.Logger
 	// NowFunc is the clock of the whole server; nil = time.Now.
 	NowFunc func() time.Time
 	// Migrate applies pending migrations at start (serve does; a replica
@@ -90,8 +94,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.DataDir == "" {
 		cfg.DataDir = "metalplane-data"
 	}
+	if cfg.DemoAccessKeySecret != "" {
+		if err := metalplane.ValidateAccessKeySecret(cfg.DemoAccessKeySecret); err != nil {
+			return nil, fmt.Errorf("METALPLANE_ACCESS_KEY_SECRET: %w", err)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	if err := restrictDataDir(cfg.DataDir, cfg.Logger); err != nil {
+		return nil, err
 	}
 	dsn := cfg.Database
 	if dsn == "" {
@@ -126,6 +138,9 @@ func (a *App) setup(ctx context.Context) error {
 		if err := provision.CheckSchema(ctx, a.DB); err != nil {
 			return err
 		}
+	}
+	if err := OpenSecretKey(ctx, a.DB, cfg.SecretKeyFile, cfg.DataDir, true, cfg.Logger); err != nil {
+		return err
 	}
 	data := metalplane.DemoCatalog()
 	if cfg.CatalogPath != "" {
@@ -224,8 +239,10 @@ func (a *App) addFixedKey(ctx context.Context) error {
 	if cfg.DemoAccessKeyID == "" || cfg.DemoAccessKeySecret == "" {
 		return nil
 	}
-	if _, err := a.DB.FindAccessKey(ctx, cfg.DemoAccessKeyID); err == nil {
-		return nil
+	if existing, err := a.DB.FindAccessKey(ctx, cfg.DemoAccessKeyID); err == nil {
+		return a.rotateFixedKey(ctx, existing)
+	} else if !errors.Is(err, sqlstore.ErrNotFound) {
+		return err
 	}
 	team, err := a.DB.FindTeam(ctx, DemoTeamName)
 	if err != nil {
