@@ -144,8 +144,7 @@ func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error
 // time: the instance leaves the transitional status for the stable one
 // matching its power state [decision]. Other failures are retried.
 func (w *powerWorker) failed(ctx context.Context, job *river.Job[PowerArgs], want metalplane.InstanceStatus, powered bool, err *stepError) error {
-	var perm *PermanentError
-	if !errors.As(err, &perm) && job.Attempt < job.MaxAttempts {
+	if !IsPermanent(err) && job.Attempt < job.MaxAttempts {
 		w.p.cfg.Logger.Warn("power step failed; will retry", "instance", job.Args.InstanceID, "attempt", job.Attempt, "err", err)
 		return err
 	}
@@ -173,11 +172,10 @@ func (w *reinstallWorker) NextRetry(job *river.Job[ReinstallArgs]) time.Time {
 func (w *reinstallWorker) Work(ctx context.Context, job *river.Job[ReinstallArgs]) error {
 	id := job.Args.InstanceID
 	err := w.p.reinstall(ctx, id)
-	var perm *PermanentError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &perm), job.Attempt >= job.MaxAttempts:
+	case IsPermanent(err), job.Attempt >= job.MaxAttempts:
 		step := ""
 		var se *stepError
 		if errors.As(err, &se) {

@@ -183,11 +183,10 @@ func (w *worker) NextRetry(job *river.Job[ProvisionArgs]) time.Time {
 
 func (w *worker) Work(ctx context.Context, job *river.Job[ProvisionArgs]) error {
 	err := w.p.run(ctx, job.Args.InstanceID)
-	var perm *PermanentError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &perm), job.Attempt >= job.MaxAttempts:
+	case IsPermanent(err), job.Attempt >= job.MaxAttempts:
 		if ferr := w.p.fail(ctx, job.Args.InstanceID, err); ferr != nil {
 			return ferr
 		}
@@ -284,7 +283,7 @@ func installCalls(d Driver, target *sqlstore.ProvisionTarget) []func(context.Con
 	}
 	return []func(context.Context) error{
 		func(ctx context.Context) error { return d.SetPower(ctx, host, false) },
-		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootPXE) },
+		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootOverride{Device: BootPXE}) },
 		func(ctx context.Context) error { return d.ConfigureRaid(ctx, host, in.RaidConfig) },
 		func(ctx context.Context) error {
 			return d.InstallOS(ctx, host, InstallSpec{ImageID: in.ImageID, IpxeURL: in.IpxeURL, Hostname: in.Hostname, Partitions: in.Partitions,
