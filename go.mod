@@ -4,12 +4,15 @@ go 1.26.8
 
 require (
 	github.com/bougou/go-ipmi v0.9.1
+	github.com/go-logr/logr v1.4.4
 	github.com/google/go-cmp v0.7.0
+	github.com/ironcore-dev/metal-operator v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/riverqueue/river v0.51.2
 	github.com/riverqueue/river/riverdriver v0.51.2
 	github.com/riverqueue/river/riverdriver/riverdatabasesql v0.51.2
 	github.com/riverqueue/river/riverdriver/riversqlite v0.51.2
+	github.com/stmcginnis/gofish v0.24.0
 	github.com/zenlayer/zenlayercloud-sdk-go v0.2.44
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.59.0
