@@ -2,6 +2,9 @@ package provision
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"time"
 
 	"github.com/metalplane/metalplane"
 )
@@ -27,14 +30,110 @@ const (
 	BootPXE
 )
 
-// PowerSetter switches a server on or off.
+func (d BootDevice) String() string {
+	switch d {
+	case BootDisk:
+		return "disk"
+	case BootPXE:
+		return "pxe"
+	}
+	return fmt.Sprintf("BootDevice(%d)", int(d))
+}
+
+// BootMode is the firmware interface a server boots through.
+type BootMode int
+
+// Boot modes. BootModeDefault leaves the choice to the driver's
+// configuration of the host (its BMC address says uefi or legacy), so that
+// workers need not know each server's firmware.
+const (
+	BootModeDefault BootMode = iota
+	BootModeLegacy
+	BootModeUEFI
+)
+
+func (m BootMode) String() string {
+	switch m {
+	case BootModeDefault:
+		return "default"
+	case BootModeLegacy:
+		return "legacy"
+	case BootModeUEFI:
+		return "uefi"
+	}
+	return fmt.Sprintf("BootMode(%d)", int(m))
+}
+
+// ParseBootMode reads "uefi" or "legacy" (as written in BMC addresses).
+func ParseBootMode(s string) (BootMode, error) {
+	switch s {
+	case "uefi":
+		return BootModeUEFI, nil
+	case "legacy":
+		return BootModeLegacy, nil
+	}
+	return BootModeDefault, fmt.Errorf("boot mode %q: want uefi or legacy", s)
+}
+
+// BootOverride is the choice of the next boot.
+type BootOverride struct {
+	Device BootDevice
+	// Persistent keeps the choice for every boot until it is changed;
+	// otherwise it holds for the next boot only, after which the server
+	// follows its own boot order again.
+	Persistent bool
+	Mode       BootMode
+}
+
+// PowerState is a server's power as its controller reports it.
+type PowerState int
+
+// Power states. PowerUnknown covers transitions (Redfish's PoweringOn)
+// and anything a controller reports that is neither on nor off.
+const (
+	PowerUnknown PowerState = iota
+	PowerOff
+	PowerOn
+)
+
+func (s PowerState) String() string {
+	switch s {
+	case PowerOff:
+		return "off"
+	case PowerOn:
+		return "on"
+	}
+	return "unknown"
+}
+
+// PowerSetter switches a server on or off. Off is a hard power-off; the
+// call returns once the controller reports the new state.
 type PowerSetter interface {
 	SetPower(ctx context.Context, h Host, on bool) error
 }
 
+// PowerStateGetter reads a server's power state.
+type PowerStateGetter interface {
+	PowerState(ctx context.Context, h Host) (PowerState, error)
+}
+
+// PowerCycler restarts a server hard, like its reset button; a server that
+// is off is switched on. It returns once the controller reports power on.
+type PowerCycler interface {
+	PowerCycle(ctx context.Context, h Host) error
+}
+
+// GracefulShutdowner asks the operating system to shut down (ACPI soft
+// off) and returns once the controller reports power off; an OS that
+// ignores the request keeps the call waiting until ctx ends, so callers
+// give it a deadline and fall back to SetPower(false).
+type GracefulShutdowner interface {
+	ShutdownGraceful(ctx context.Context, h Host) error
+}
+
 // BootDeviceSetter chooses the next boot device.
 type BootDeviceSetter interface {
-	SetBootDevice(ctx context.Context, h Host, dev BootDevice) error
+	SetBootDevice(ctx context.Context, h Host, b BootOverride) error
 }
 
 // RaidConfigurer builds the disk arrays (nil config: no RAID).
@@ -91,3 +190,56 @@ type Driver interface {
 type PermanentError struct{ Reason string }
 
 func (e *PermanentError) Error() string { return e.Reason }
+
+// UnsupportedError says that a server's controller cannot do what a step
+// asks (RAID on a BMC without a Storage service, a boot device it does not
+// offer). Retrying cannot help, so it is permanent too.
+type UnsupportedError struct {
+	Driver string // the driver's Name
+	What   string // the capability, e.g. "RAID"
+	Reason string // what the controller lacks
+}
+
+func (e *UnsupportedError) Error() string {
+	return e.Driver + ": " + e.What + " is unsupported by this controller: " + e.Reason
+}
+
+// IsPermanent reports whether err, or an error it wraps, is one that
+// retrying cannot fix.
+func IsPermanent(err error) bool {
+	var perm *PermanentError
+	var unsup *UnsupportedError
+	return errors.As(err, &perm) || errors.As(err, &unsup)
+}
+
+// AwaitPower polls read every interval until it reports want, and fails
+// when ctx ends first, saying what the controller reported last. Drivers
+// use it so that a power call returns when the change has happened, not
+// when the controller merely accepted it.
+func AwaitPower(ctx context.Context, interval time.Duration, want PowerState, read func(context.Context) (PowerState, error)) error {
+	last := PowerUnknown
+	var lastErr error
+	for {
+		st, err := read(ctx)
+		switch {
+		case err == nil && st == want:
+			return nil
+		case err == nil:
+			last, lastErr = st, nil
+		case ctx.Err() == nil:
+			// A read cut short by the deadline says nothing about the
+			// server; keep what the previous read said.
+			lastErr = err
+		}
+		t := time.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			if lastErr != nil {
+				return fmt.Errorf("waiting for power %s: %w (last read failed: %v)", want, ctx.Err(), lastErr)
+			}
+			return fmt.Errorf("waiting for power %s: %w (still %s)", want, ctx.Err(), last)
+		case <-t.C:
+		}
+	}
+}

@@ -241,8 +241,7 @@ func (p *Provisioner) settle(ctx context.Context, job *rivertype.JobRow, instanc
 		p.cfg.Logger.Info("job handed back at shutdown", "kind", job.Kind, "instance", instanceID, "attempt", job.Attempt)
 		return river.JobSnooze(0)
 	}
-	var perm *PermanentError
-	if !errors.As(err, &perm) && job.Attempt < job.MaxAttempts {
+	if !IsPermanent(err) && job.Attempt < job.MaxAttempts {
 		p.cfg.Logger.Warn("job failed; will retry", "kind", job.Kind, "instance", instanceID, "attempt", job.Attempt, "err", err)
 		return err
 	}
@@ -378,7 +377,7 @@ func installCalls(d Driver, target *sqlstore.ProvisionTarget) []func(context.Con
 	}
 	return []func(context.Context) error{
 		func(ctx context.Context) error { return d.SetPower(ctx, host, false) },
-		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootPXE) },
+		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootOverride{Device: BootPXE}) },
 		func(ctx context.Context) error { return d.ConfigureRaid(ctx, host, in.RaidConfig) },
 		func(ctx context.Context) error {
 			return d.InstallOS(ctx, host, InstallSpec{ImageID: in.ImageID, IpxeURL: in.IpxeURL, Hostname: in.Hostname, Partitions: in.Partitions,

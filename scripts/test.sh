@@ -7,7 +7,8 @@
 # postgres://postgres:postgres@127.0.0.1:5432/postgres; scripts/postgres-up.sh
 # sets that up on Debian). When it is down the PostgreSQL half of the tests is
 # skipped, and this script says so loudly; with
-# METALPLANE_TEST_REQUIRE_POSTGRES=1 (CI) it fails instead.
+# METALPLANE_TEST_REQUIRE_POSTGRES=1 (CI) it fails instead. The same goes
+# for the IPMI simulator (METALPLANE_TEST_REQUIRE_HARDWARE=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -72,9 +73,33 @@ else
     exit 1
   fi
   pg_warning
-  # Repeat the warning after the test output, where it will be seen.
-  trap pg_warning EXIT
+  pg_missing=1
 fi
+
+# The IPMI driver tests start OpenIPMI's ipmi_sim and check with ipmitool
+# (scripts/install-test-deps.sh installs both); without them they skip, or
+# fail with METALPLANE_TEST_REQUIRE_HARDWARE=1 (CI).
+hw_missing=$(for bin in ipmi_sim ipmitool; do command -v "$bin" >/dev/null 2>&1 || printf '%s ' "$bin"; done)
+hw_warning() {
+  cat >&2 <<WARN
+
+##########################################################################
+##   WARNING: ${hw_missing}NOT INSTALLED - THE IPMI TESTS ARE SKIPPED
+##   Install them with: sudo scripts/install-test-deps.sh
+##########################################################################
+
+WARN
+}
+if [ -n "$hw_missing" ]; then
+  if [ "${METALPLANE_TEST_REQUIRE_HARDWARE:-}" = 1 ]; then
+    echo "${hw_missing}required (METALPLANE_TEST_REQUIRE_HARDWARE=1) but not installed: run scripts/install-test-deps.sh" >&2
+    exit 1
+  fi
+  hw_warning
+fi
+
+# Repeat the warnings after the test output, where they will be seen.
+trap 'if [ -n "${pg_missing:-}" ]; then pg_warning; fi; if [ -n "$hw_missing" ]; then hw_warning; fi' EXIT
 
 echo "==> go test -race -count=1 -timeout 30m ./... $*"
 go test -race -count=1 -timeout 30m ./... "$@"

@@ -70,7 +70,7 @@ func (d *Driver) SetPower(ctx context.Context, h provision.Host, on bool) error 
 }
 
 // SetBootDevice implements provision.BootDeviceSetter.
-func (d *Driver) SetBootDevice(ctx context.Context, h provision.Host, dev provision.BootDevice) error {
+func (d *Driver) SetBootDevice(ctx context.Context, h provision.Host, b provision.BootOverride) error {
 	return d.step(ctx, h, provision.StepBootPXE)
 }
 
