@@ -222,6 +222,13 @@ func (a *App) bootstrap(ctx context.Context) error {
 	}
 	key, err := a.DB.CreateAccessKey(ctx, team.ID, cfg.DemoAccessKeyID, cfg.DemoAccessKeySecret, true)
 	if err != nil {
+		// A replica that found this team already made adds the fixed key
+		// too, and may have been first.
+		if fixedKey {
+			if _, ferr := a.DB.FindAccessKey(ctx, cfg.DemoAccessKeyID); ferr == nil {
+				return nil
+			}
+		}
 		return err
 	}
 	a.Credentials = key
