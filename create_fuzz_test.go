@@ -88,6 +88,15 @@ func FuzzValidateCreate(f *testing.F) {
 			return
 		}
 		checkPlanLimits(t, plan)
+		// Money from nothing (issue 11): a plan that validates has a
+		// price, which is never negative, whatever the input.
+		total, err := plan.Total()
+		if err != nil || total < 0 {
+			t.Fatalf("plan total %s, %v; want a non-negative total", total, err)
+		}
+		if one, err := plan.Price.Total(); err != nil || one < 0 {
+			t.Fatalf("unit price %s, %v; want a non-negative price", one, err)
+		}
 	})
 }
 
