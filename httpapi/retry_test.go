@@ -329,7 +329,7 @@ func TestLostAnswerAcrossReplicas(t *testing.T) {
 	dsn := testdb.PostgresDSN(t)
 	holder := &answerHolder{}
 	a := apitest.Start(t, dsn, apitest.Options{BeforeAnswerFunc: holder.beforeAnswer})
-	b := apitest.Start(t, dsn)
+	b := apitest.Start(t, dsn, apitest.Options{SecretKeyFile: a.SecretKeyFile})
 	req := signOnce(t, a.BMC(), "CreateInstances", prepaidPurchaseBody())
 	holder.arm("CreateInstances")
 	req.sendAndHangUp(func() bool { return len(prepaidCharges(t, a)) > 0 })

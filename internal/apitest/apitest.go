@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,9 @@ type Env struct {
 	// Team and Key are the demo team and its access key.
 	Team *metalplane.Team
 	Key  *metalplane.AccessKey
+	// SecretKeyFile is the key file the database's secrets are sealed
+	// with, for a replica of this server.
+	SecretKeyFile string
 }
 
 // Options changes how Start boots the server.
@@ -78,6 +82,10 @@ type Options struct {
 	PeriodicInterval time.Duration
 	// Logger replaces the discarding logger.
 	Logger *slog.Logger
+	// SecretKeyFile is the key the database's secrets are sealed with;
+	// "" makes one in the server's data dir. A second server on the same
+	// database (a replica) must be given the first one's (Env.SecretKeyFile).
+	SecretKeyFile string
 	// BeforeAnswerFunc is the server's hook between a successful action
 	// and its answer (httpapi.Server.BeforeAnswerFunc).
 	BeforeAnswerFunc func(ctx context.Context, action string)
@@ -108,8 +116,9 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 		periodic = -1
 	}
 	ctx := context.Background()
+	dataDir := t.TempDir()
 	a, err := app.Open(ctx, app.Config{
-		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Database: dsn, CatalogPath: o.CatalogPath,
+		Listen: "127.0.0.1:0", DataDir: dataDir, Database: dsn, CatalogPath: o.CatalogPath, SecretKeyFile: o.SecretKeyFile,
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
 		PeriodicInterval: periodic,
 	})
@@ -147,7 +156,11 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{App: a, DB: a.DB, Clock: clock, Team: team, Key: a.Credentials}
+	keyFile := o.SecretKeyFile
+	if keyFile == "" {
+		keyFile = filepath.Join(dataDir, app.SecretKeyFile)
+	}
+	return &Env{App: a, DB: a.DB, Clock: clock, Team: team, Key: a.Credentials, SecretKeyFile: keyFile}
 }
 
 // Client returns a client of the service and version signed with the demo
