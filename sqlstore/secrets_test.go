@@ -152,8 +152,10 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 			t.Errorf("second start: sealed %+v, %v; want nothing left to seal", again, err)
 		}
 
-		// The provisioner reads the password back, and it is deleted as
-		// soon as the OS install step is recorded.
+		// The provisioner reads the password back. It is kept while the
+		// instance is CREATING, even past the OS install step (a host
+		// whose BMC fails a later step is replaced by another, which
+		// installs it again), and deleted when the provision ends.
 		target, done, err := db.BeginProvision(ctx, pending, "test")
 		if err != nil || done {
 			t.Fatalf("BeginProvision: %v, done %t", err, done)
@@ -161,17 +163,17 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 		if target.Password != pendingPassword {
 			t.Errorf("provisioner got password %q, want %q", target.Password, pendingPassword)
 		}
-		if _, err := db.CompleteStep(ctx, pending, 3, "raid", "test", false); err != nil {
+		if _, err := db.CompleteStep(ctx, pending, 4, "install_os", "test"); err != nil {
 			t.Fatal(err)
 		}
 		if got := column(t, db, passwordOf, pending); got == "" {
-			t.Error("password deleted before the OS install step")
+			t.Error("password deleted while the instance is still CREATING")
 		}
-		if _, err := db.CompleteStep(ctx, pending, 4, "install_os", "test", true); err != nil {
+		if err := db.FinishProvision(ctx, pending, "test"); err != nil {
 			t.Fatal(err)
 		}
 		if got := column(t, db, passwordOf, pending); got != "" {
-			t.Errorf("password after the OS install step: got %q, want it deleted", got)
+			t.Errorf("password once RUNNING: got %q, want it deleted", got)
 		}
 		problems, err := db.Audit(ctx)
 		if err != nil || len(problems) > 0 {
