@@ -61,15 +61,19 @@ type PowerReading struct {
 // when a drift appears or ends. It reports the drift now recorded.
 func (db *DB) RecordPowerReading(ctx context.Context, r PowerReading) (drift string, err error) {
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var state, instanceID, status, driver, oldState, oldDrift, oldErr string
-		err := tx.QueryRowContext(ctx, `SELECT h.state, COALESCE(h.instance_id, ''), COALESCE(i.status, ''), h.driver, h.power_state, h.power_drift, h.power_error
-			FROM hosts h LEFT JOIN instances i ON i.id = h.instance_id WHERE h.id = $1`+db.forUpdate(), r.HostID).
-			Scan(&state, &instanceID, &status, &driver, &oldState, &oldDrift, &oldErr)
+		var state, instanceID, status, driver, oldDrift, oldErr string
+		err := tx.QueryRowContext(ctx, `SELECT state, COALESCE(instance_id, ''), driver, power_drift, power_error FROM hosts WHERE id = $1`+db.forUpdate(), r.HostID).
+			Scan(&state, &instanceID, &driver, &oldDrift, &oldErr)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil // removed meanwhile
 		}
 		if err != nil {
 			return err
+		}
+		if instanceID != "" {
+			if err := tx.QueryRowContext(ctx, `SELECT status FROM instances WHERE id = $1`, instanceID).Scan(&status); err != nil {
+				return fmt.Errorf("read instance %s: %w", instanceID, err)
+			}
 		}
 		drift = oldDrift
 		if driver != r.Driver {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -94,7 +95,17 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SyncCatalog(ctx, cat); err != nil {
+		// Two hosts and the addresses, as that release's catalog sync
+		// wrote them (today's knows columns of later migrations).
+		if err := db.inTx(ctx, func(tx *sql.Tx) error {
+			for n := 1; n <= 2; n++ {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES ($1, 'SEL-A', 'M6C', $2, NULL, '', 0)`,
+					HostID("SEL-A", "M6C", n), HostAvailable); err != nil {
+					return err
+				}
+			}
+			return db.syncIPsTx(ctx, tx, cat)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		team, err := db.CreateTeam(ctx, TeamCreate{Name: "legacy", PostpaidAllowed: true, InitialCredit: 1_000_000 * metalplane.MoneyScale})
