@@ -515,3 +515,109 @@ func TestHardwareQuarantineWithNoOtherHostRefunds(t *testing.T) {
 		})
 	}
 }
+
+// hostEventKinds lists the kinds of a host's events, oldest first.
+func hostEventKinds(t *testing.T, env *apitest.Env, id string) []string {
+	t.Helper()
+	events, err := env.DB.HostEvents(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range events {
+		kinds = append(kinds, e.Kind)
+	}
+	return kinds
+}
+
+// syncCounts is what a power sync found drifting and unreachable.
+type syncCounts struct{ drifting, unreachable int }
+
+// The power sync reads every BMC and records, once per change, a power
+// that differs from what the host's use expects (on for a RUNNING
+// instance, off for a free host) and a BMC that stops answering; it never
+// switches anything.
+func TestHardwarePowerSyncRecordsDrift(t *testing.T) {
+	for _, drv := range hardwareDrivers {
+		t.Run(drv.name, func(t *testing.T) {
+			testdb.Each(t, func(t *testing.T, dsn string) {
+				used, free := drv.start(t), drv.start(t)
+				catalog, hosts := hardwareCatalog(t, used, free)
+				env := startHardware(t, dsn, catalog, 50*time.Millisecond)
+				c := env.BMC()
+				ctx := context.Background()
+				id := createIDs(t, env, c, hwCreate("POSTPAID"), 1)[0]
+				waitForStatus(t, env, c, id, "RUNNING")
+
+				sync := func(want syncCounts) {
+					t.Helper()
+					res, err := env.App.Provisioner.SyncPower(ctx)
+					if err != nil {
+						t.Fatalf("power sync: %v", err)
+					}
+					if got := (syncCounts{drifting: res.Drifting, unreachable: res.Unreachable}); res.Hosts != 2 || got != want {
+						t.Fatalf("power sync: got %+v, want 2 hosts, %+v", res, want)
+					}
+				}
+				sync(syncCounts{})
+				if h := findHost(t, env, hosts[0]); h.PowerState != "on" || h.PowerDrift != "" || h.LastContact.IsZero() {
+					t.Errorf("host of the RUNNING instance: power %q, drift %q, contact %v; want on, none, a time", h.PowerState, h.PowerDrift, h.LastContact)
+				}
+				if h := findHost(t, env, hosts[1]); h.PowerState != "off" || h.PowerDrift != "" {
+					t.Errorf("free host: power %q, drift %q; want off, none", h.PowerState, h.PowerDrift)
+				}
+
+				// Switched off behind metalplane's back, and a free host on.
+				used.setPower(t, false)
+				free.setPower(t, true)
+				sync(syncCounts{drifting: 2})
+				sync(syncCounts{drifting: 2})
+				if h := findHost(t, env, hosts[0]); h.PowerDrift != "expected on, read off" {
+					t.Errorf("host of the RUNNING instance switched off: drift %q", h.PowerDrift)
+				}
+				if h := findHost(t, env, hosts[1]); h.PowerDrift != "expected off, read on" {
+					t.Errorf("free host switched on: drift %q", h.PowerDrift)
+				}
+				if got := statusOf(t, c, id); got != "RUNNING" {
+					t.Errorf("instance after the drift: %s, want RUNNING (the sync only records)", got)
+				}
+				if got := used.power(t); got != "off" {
+					t.Errorf("the power sync switched the server %s; it must only record", got)
+				}
+
+				used.setPower(t, true)
+				sync(syncCounts{drifting: 1})
+				if got, want := hostEventKinds(t, env, hosts[0]), []string{"enrolled", "power-drift", "power-in-line"}; !slices.Equal(got, want) {
+					t.Errorf("events of the host switched off and on: got %q, want %q", got, want)
+				}
+
+				contact := findHost(t, env, hosts[0]).LastContact
+				env.Clock.Advance(time.Minute)
+				used.stopAnswering()
+				sync(syncCounts{drifting: 1, unreachable: 1})
+				h := findHost(t, env, hosts[0])
+				if h.PowerError == "" || !h.LastContact.Equal(contact) || strings.Contains(h.PowerError, used.password()) {
+					t.Errorf("host whose BMC stopped answering: error %q, last contact %v (was %v)", h.PowerError, h.LastContact, contact)
+				}
+				used.resume()
+				sync(syncCounts{drifting: 1})
+				if h := findHost(t, env, hosts[0]); h.PowerError != "" || !h.LastContact.After(contact) {
+					t.Errorf("host whose BMC answers again: error %q, last contact %v", h.PowerError, h.LastContact)
+				}
+				if got, want := hostEventKinds(t, env, hosts[0]), []string{"enrolled", "power-drift", "power-in-line", "bmc-unreachable", "bmc-answering"}; !slices.Equal(got, want) {
+					t.Errorf("events of the host whose BMC stopped answering: got %q, want %q", got, want)
+				}
+			})
+		})
+	}
+}
+
+// The power sync runs by itself, as a periodic job of the leader.
+func TestPowerSyncRunsPeriodically(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		peer := startRedfishPeer(t)
+		catalog, hosts := hardwareCatalog(t, peer)
+		env := apitest.Start(t, dsn, apitest.Options{CatalogPath: catalog, PowerSyncInterval: 100 * time.Millisecond})
+		waitFor(t, "the power sync to read the host", func() bool { return findHost(t, env, hosts[0]).PowerState == "off" })
+	})
+}
