@@ -40,6 +40,8 @@ type ServeConfig struct {
 	DemoAccessKeySecret string
 	// SecretKeyFile holds the key that seals secrets in the database.
 	SecretKeyFile string
+	// Getenv reads the variables the catalog names for BMC passwords.
+	Getenv func(string) string
 
 	// Provision holds the provisioning settings (driver, simulated step
 	// delays, worker counts). See ProvisionFlags for how to add one.
@@ -100,6 +102,7 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		PeriodicInterval:    c.Provision.PeriodicInterval,
 		BMCTimeout:          c.Provision.BMCTimeout,
 		PowerSyncInterval:   powerSyncInterval(c.Provision.PowerSyncInterval),
+		Getenv:              c.Getenv,
 	}
 }
 
@@ -140,6 +143,7 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 		fs.Usage()
 		return nil, fmt.Errorf("serve takes no arguments, got %q", rest)
 	}
+	cfg.Getenv = m.getenv
 	cfg.DemoAccessKeyID = m.getenv("METALPLANE_ACCESS_KEY_ID")
 	cfg.DemoAccessKeySecret = m.getenv("METALPLANE_ACCESS_KEY_SECRET")
 	if (cfg.DemoAccessKeyID == "") != (cfg.DemoAccessKeySecret == "") {

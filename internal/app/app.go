@@ -69,6 +69,9 @@ type Config struct {
 	// defaults); tests shorten them.
 	MaxAttempts int
 	RetryBase   time.Duration
+	// Getenv reads the variables a catalog names for BMC passwords;
+	// nil = os.Getenv.
+	Getenv func(string) string
 }
 
 // DefaultSimStepDelay makes a simulated provision take about three seconds

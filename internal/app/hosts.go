@@ -31,7 +31,11 @@ func ParseBMC(raw string) (provision.ParsedBMC, error) {
 
 // syncCatalogHosts enrolls the hosts the catalog lists one by one.
 func (a *App) syncCatalogHosts(ctx context.Context, cat *metalplane.Catalog) error {
-	hosts, err := CatalogHosts(cat, a.Config.Logger)
+	getenv := a.Config.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	hosts, err := CatalogHosts(cat, getenv, a.Config.Logger)
 	if err != nil {
 		return err
 	}
@@ -43,8 +47,9 @@ func (a *App) syncCatalogHosts(ctx context.Context, cat *metalplane.Catalog) err
 
 // CatalogHosts resolves the hosts the catalog lists: their drivers and
 // canonical BMC addresses, and their passwords, read from the files or
-// environment variables the catalog names. Every problem is reported.
-func CatalogHosts(cat *metalplane.Catalog, logger *slog.Logger) ([]sqlstore.HostEnrollment, error) {
+// environment variables (read with getenv) the catalog names. Every
+// problem is reported.
+func CatalogHosts(cat *metalplane.Catalog, getenv func(string) string, logger *slog.Logger) ([]sqlstore.HostEnrollment, error) {
 	var out []sqlstore.HostEnrollment
 	var errs []error
 	for _, h := range cat.Hosts {
@@ -53,7 +58,7 @@ func CatalogHosts(cat *metalplane.Catalog, logger *slog.Logger) ([]sqlstore.Host
 			errs = append(errs, fmt.Errorf("catalog host %s: %w", h.ID, err))
 			continue
 		}
-		password, err := catalogHostPassword(h, logger)
+		password, err := catalogHostPassword(h, getenv, logger)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("catalog host %s: %w", h.ID, err))
 			continue
@@ -67,7 +72,7 @@ func CatalogHosts(cat *metalplane.Catalog, logger *slog.Logger) ([]sqlstore.Host
 // catalogHostPassword reads the password a catalog host names, "" when it
 // names none (then the one stored, if any, stays). Errors never show the
 // file's contents.
-func catalogHostPassword(h metalplane.CatalogHost, logger *slog.Logger) (string, error) {
+func catalogHostPassword(h metalplane.CatalogHost, getenv func(string) string, logger *slog.Logger) (string, error) {
 	switch {
 	case h.PasswordFile != "":
 		info, err := os.Stat(h.PasswordFile)
@@ -87,7 +92,7 @@ func catalogHostPassword(h metalplane.CatalogHost, logger *slog.Logger) (string,
 		}
 		return password, nil
 	case h.PasswordEnv != "":
-		password := os.Getenv(h.PasswordEnv)
+		password := getenv(h.PasswordEnv)
 		if password == "" {
 			return "", fmt.Errorf("passwordEnv: %s is not set", h.PasswordEnv)
 		}
