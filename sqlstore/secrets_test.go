@@ -256,13 +256,21 @@ func TestRotateSecretKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		const bmcPassword = "Bmc~Rotate~1"
+		if err := db.EnrollHost(ctx, HostEnrollment{ID: "rack-1", ZoneID: "SEL-A", InstanceTypeID: "M6C", Driver: "ipmi",
+			BMCAddress: "ipmi://admin@127.0.0.1:623?cipher=17", Password: bmcPassword}); err != nil {
+			t.Fatal(err)
+		}
 		next, err := seal.NewKey()
 		if err != nil {
 			t.Fatal(err)
 		}
 		n, err := db.RotateSecretKey(ctx, next)
-		if err != nil || n != 1 {
-			t.Fatalf("RotateSecretKey: %d re-sealed, %v; want 1", n, err)
+		if err != nil || n != 2 {
+			t.Fatalf("RotateSecretKey: %d re-sealed, %v; want 2 (an access key secret and a BMC password)", n, err)
+		}
+		if got, err := db.FindHostAccess(ctx, "rack-1"); err != nil || got.Password != bmcPassword {
+			t.Errorf("BMC password after rotation: %v (unchanged: %t)", err, got != nil && got.Password == bmcPassword)
 		}
 		if got := column(t, db, secretOf, k.ID); seal.KeyID(got) != next.ID() {
 			t.Errorf("stored secret after rotation is sealed with %q, want %s", seal.KeyID(got), next.ID())

@@ -19,6 +19,9 @@ import (
 // enrolled with an address of any of them (docs/hardware.md).
 var BMCProtocols = []provision.BMCProtocol{ipmi.Protocol, redfish.Protocol}
 
+// raidCapable names the drivers that build RAID volumes.
+var raidCapable = map[string]bool{"redfish": true}
+
 // ParseBMC reads the BMC address of a host being enrolled. The address
 // must not hold a password (catalog files and command lines are no place
 // for one), and errors never quote it.
@@ -57,6 +60,10 @@ func CatalogHosts(cat *metalplane.Catalog, getenv func(string) string, logger *s
 		if err != nil {
 			errs = append(errs, fmt.Errorf("catalog host %s: %w", h.ID, err))
 			continue
+		}
+		if t, ok := cat.FindInstanceType(h.InstanceTypeID); ok && len(t.SupportRaids) > 0 && !raidCapable[bmc.Driver] {
+			logger.Warn("instance type "+t.ID+" offers RAID, which the "+bmc.Driver+" driver cannot build: a purchase asking for RAID on this host fails (refunded)",
+				"host", h.ID)
 		}
 		password, err := catalogHostPassword(h, getenv, logger)
 		if err != nil {
