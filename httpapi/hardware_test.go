@@ -309,8 +309,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // through the API: every power change and boot device reaches the BMC, and
 // every step is recorded with the driver that made it.
 func TestHardwareLifecycle(t *testing.T) {
+	t.Parallel()
 	for _, drv := range hardwareDrivers {
 		t.Run(drv.name, func(t *testing.T) {
+			// Parallel: most of their time is spent waiting for a BMC
+			// that does not answer.
+			t.Parallel()
 			testdb.Each(t, func(t *testing.T, dsn string) {
 				peer := drv.start(t)
 				catalog, hosts := hardwareCatalog(t, peer)
@@ -410,8 +414,12 @@ func checkTenantBlind(t *testing.T, c *httpapi.Client, id string, secrets ...str
 // the instance is built on the other host of the offer, keeping its id;
 // the tenant sees none of it.
 func TestHardwareQuarantineMovesTheProvision(t *testing.T) {
+	t.Parallel()
 	for _, drv := range hardwareDrivers {
 		t.Run(drv.name, func(t *testing.T) {
+			// Parallel: most of their time is spent waiting for a BMC
+			// that does not answer.
+			t.Parallel()
 			testdb.Each(t, func(t *testing.T, dsn string) {
 				bad, good := drv.start(t), drv.start(t)
 				// Switched on, so that the provision's first step has a
@@ -464,8 +472,12 @@ func TestHardwareQuarantineMovesTheProvision(t *testing.T) {
 // and is refunded in full; once the BMC is mended, the operator returns
 // the host to stock and it sells again.
 func TestHardwareQuarantineWithNoOtherHostRefunds(t *testing.T) {
+	t.Parallel()
 	for _, drv := range hardwareDrivers {
 		t.Run(drv.name, func(t *testing.T) {
+			// Parallel: most of their time is spent waiting for a BMC
+			// that does not answer.
+			t.Parallel()
 			testdb.Each(t, func(t *testing.T, dsn string) {
 				bad := drv.start(t)
 				bad.setPower(t, true)
@@ -538,8 +550,12 @@ type syncCounts struct{ drifting, unreachable int }
 // instance, off for a free host) and a BMC that stops answering; it never
 // switches anything.
 func TestHardwarePowerSyncRecordsDrift(t *testing.T) {
+	t.Parallel()
 	for _, drv := range hardwareDrivers {
 		t.Run(drv.name, func(t *testing.T) {
+			// Parallel: most of their time is spent waiting for a BMC
+			// that does not answer.
+			t.Parallel()
 			testdb.Each(t, func(t *testing.T, dsn string) {
 				used, free := drv.start(t), drv.start(t)
 				catalog, hosts := hardwareCatalog(t, used, free)
@@ -614,6 +630,7 @@ func TestHardwarePowerSyncRecordsDrift(t *testing.T) {
 
 // The power sync runs by itself, as a periodic job of the leader.
 func TestPowerSyncRunsPeriodically(t *testing.T) {
+	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
 		peer := startRedfishPeer(t)
 		catalog, hosts := hardwareCatalog(t, peer)

@@ -248,16 +248,13 @@ func (m *Main) printBanner(a *app.App, cfg *ServeConfig) {
 // catalogSummary counts what the catalog offers.
 func catalogSummary(a *app.App, path string) string {
 	c := a.Catalog
-	hosts := 0
-	for _, o := range c.Offers {
-		hosts += o.Hosts
-	}
+	hosts := c.TotalHosts()
 	source := "embedded demo catalog"
 	if path != "" {
 		source = path
 	}
-	return fmt.Sprintf("%s: %d zones, %d instance types, %d images, %d offers, %d hosts",
-		source, len(c.Zones), len(c.InstanceTypes), len(c.Images), len(c.Offers), hosts)
+	return fmt.Sprintf("%s: %d zones, %d instance types, %d images, %d offers, %d hosts (%d with a BMC)",
+		source, len(c.Zones), len(c.InstanceTypes), len(c.Images), len(c.Offers), hosts, len(c.Hosts))
 }
 
 // callHint is the `metalplane call` command line that reaches this server.
