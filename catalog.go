@@ -1,5 +1,7 @@
 package metalplane
 
+import "fmt"
+
 // The catalog: what an operator sells. It is declared in a YAML file
 // (catalog.yaml, embedded by default), loaded once at start and kept in
 // memory; hosts and IP pools are also written to the database because they
@@ -11,6 +13,9 @@ type Catalog struct {
 	InstanceTypes []InstanceType
 	Images        []Image
 	Offers        []Offer
+	// Hosts are the servers listed one by one, each with its BMC; an
+	// offer's host count adds simulated ones.
+	Hosts []CatalogHost
 
 	zoneByID   map[string]*Zone
 	typeByID   map[string]*InstanceType
@@ -123,6 +128,32 @@ type Offer struct {
 	// DefaultTrafficPackageTB is the free traffic package in TB.
 	DefaultTrafficPackageTB float64 `yaml:"defaultTrafficPackageTb"`
 	Prices                  Prices  `yaml:"prices"`
+}
+
+// OfferHostID names the n-th (1-based) simulated host of an offer's host
+// count.
+func OfferHostID(zoneID, instanceTypeID string, n int) string {
+	return fmt.Sprintf("%s-%s-%04d", zoneID, instanceTypeID, n)
+}
+
+// CatalogHost is a physical server listed in the catalog with the BMC that
+// powers it (docs/hardware.md). Its password is never written in the
+// catalog: PasswordFile or PasswordEnv names where the server reads it at
+// start, or `metalplane admin hosts update` stores it, sealed, in the
+// database.
+type CatalogHost struct {
+	ID             string `yaml:"id"`
+	ZoneID         string `yaml:"zone"`
+	InstanceTypeID string `yaml:"instanceType"`
+	// BMC is the controller's address, e.g. ipmi://admin@10.0.0.5:623 or
+	// redfish+https://root@10.0.0.6/redfish/v1/Systems/1, without a
+	// password.
+	BMC string `yaml:"bmc"`
+	// MAC is the address of the provisioning NIC (optional), in lower
+	// case once loaded.
+	MAC          string `yaml:"mac"`
+	PasswordFile string `yaml:"passwordFile"`
+	PasswordEnv  string `yaml:"passwordEnv"`
 }
 
 // Prices of an offer. Monthly prices apply to PREPAID, hourly to POSTPAID.

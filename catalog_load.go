@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -30,6 +33,7 @@ type catalogFile struct {
 	InstanceTypes []InstanceType `yaml:"instanceTypes"`
 	Images        []Image        `yaml:"images"`
 	Offers        []Offer        `yaml:"offers"`
+	Hosts         []CatalogHost  `yaml:"hosts"`
 }
 
 // LoadCatalog parses a YAML catalog, validates it and builds its lookup
@@ -58,6 +62,7 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		InstanceTypes: f.InstanceTypes,
 		Images:        f.Images,
 		Offers:        f.Offers,
+		Hosts:         f.Hosts,
 	}
 	if errs := c.validateAndIndex(); len(errs) == 1 {
 		return nil, fmt.Errorf("load catalog: %w", errs[0])
@@ -67,9 +72,10 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 	return c, nil
 }
 
-// TotalHosts returns the number of physical hosts over all offers.
+// TotalHosts returns the number of physical hosts: those of the offers'
+// host counts and those listed one by one.
 func (c *Catalog) TotalHosts() int {
-	n := 0
+	n := len(c.Hosts)
 	for _, o := range c.Offers {
 		n += o.Hosts
 	}
@@ -146,6 +152,7 @@ func (c *Catalog) validateAndIndex() []error {
 	for i := range c.Offers {
 		c.checkOffer(v, i)
 	}
+	c.checkHosts(v)
 	return v.errs
 }
 
@@ -373,5 +380,119 @@ func checkEnumList(v *catalogChecker, what string, list, allowed []string) {
 			v.addf("%s: %q listed twice", what, s)
 		}
 		seen[s] = true
+	}
+}
+
+// MaxHostIDLength bounds the id of a listed or enrolled host.
+const MaxHostIDLength = 64
+
+// hostIDPattern is the shape of a listed or enrolled host's id: letters,
+// digits, dots, dashes and underscores, so that it reads safely in logs
+// and commands.
+var hostIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// passwordEnvPattern is the shape of an environment variable name.
+var passwordEnvPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// BMCSchemes are the URL schemes of BMC addresses, one per driver family;
+// the drivers parse the rest (provision/ipmi, provision/redfish).
+var BMCSchemes = []string{"ipmi", "redfish+https", "redfish+http"}
+
+// CheckHostID reports whether id can name a listed or enrolled host.
+func CheckHostID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("id is empty")
+	case len(id) > MaxHostIDLength:
+		return fmt.Errorf("id is longer than %d characters", MaxHostIDLength)
+	case !hostIDPattern.MatchString(id):
+		return errors.New("id may hold only letters, digits, '.', '-' and '_', and starts with a letter or digit")
+	}
+	return nil
+}
+
+// CheckBMCAddress checks what can be checked of a BMC address without its
+// driver: a URL of a known scheme that carries no password (a catalog or
+// a command line is no place for one). Its errors never quote the
+// address, which may hold a password.
+func CheckBMCAddress(raw string) error {
+	if raw == "" {
+		return errors.New("no BMC address")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return errors.New("the BMC address is not a URL")
+	}
+	if !slices.Contains(BMCSchemes, u.Scheme) {
+		return fmt.Errorf("the BMC address's scheme %q is not one of %s", u.Scheme, strings.Join(BMCSchemes, ", "))
+	}
+	if _, has := u.User.Password(); has {
+		return errors.New("the BMC address holds a password: give it apart (passwordFile or passwordEnv in the catalog, --password-file or --password-stdin to admin commands)")
+	}
+	return nil
+}
+
+// NormalizeMAC returns a 6-byte MAC address in lower case with colons.
+func NormalizeMAC(s string) (string, error) {
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		return "", fmt.Errorf("mac %q is not a 6-byte MAC address such as 52:54:00:12:34:56", s)
+	}
+	return hw.String(), nil
+}
+
+// checkHosts validates the hosts listed one by one; offers must already be
+// indexed. It normalizes their MACs.
+func (c *Catalog) checkHosts(v *catalogChecker) {
+	generated := map[string]bool{}
+	for _, o := range c.Offers {
+		for n := 1; n <= o.Hosts; n++ {
+			generated[OfferHostID(o.ZoneID, o.InstanceTypeID, n)] = true
+		}
+	}
+	ids, macs, bmcs := map[string]bool{}, map[string]string{}, map[string]string{}
+	for i := range c.Hosts {
+		h := &c.Hosts[i]
+		name := fmt.Sprintf("host %q", h.ID)
+		if h.ID == "" {
+			name = fmt.Sprintf("host #%d", i+1)
+		}
+		if err := CheckHostID(h.ID); err != nil {
+			v.addf("%s: %v", name, err)
+		}
+		switch {
+		case ids[h.ID]:
+			v.addf("%s: duplicate id", name)
+		case generated[h.ID]:
+			v.addf("%s: the id of a simulated host of an offer's host count; choose another", name)
+		}
+		ids[h.ID] = true
+		if _, ok := c.FindOffer(h.ZoneID, h.InstanceTypeID); !ok {
+			v.addf("%s: no offer sells %q in zone %q", name, h.InstanceTypeID, h.ZoneID)
+		}
+		if err := CheckBMCAddress(h.BMC); err != nil {
+			v.addf("%s: %v", name, err)
+		} else if other, dup := bmcs[h.BMC]; dup {
+			v.addf("%s: the same BMC as host %q", name, other)
+		} else {
+			bmcs[h.BMC] = h.ID
+		}
+		if h.MAC != "" {
+			mac, err := NormalizeMAC(h.MAC)
+			if err != nil {
+				v.addf("%s: %v", name, err)
+			} else if other, dup := macs[mac]; dup {
+				v.addf("%s: mac %s is host %q's too", name, mac, other)
+			} else {
+				macs[mac] = h.ID
+				h.MAC = mac
+			}
+		}
+		switch {
+		case h.PasswordFile != "" && h.PasswordEnv != "":
+			v.addf("%s: give passwordFile or passwordEnv, not both", name)
+		case h.PasswordEnv != "" && !passwordEnvPattern.MatchString(h.PasswordEnv):
+			v.addf("%s: passwordEnv %q is not an environment variable name", name, h.PasswordEnv)
+		}
 	}
 }

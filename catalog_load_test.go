@@ -498,3 +498,72 @@ func TestLoadCatalogReportsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// hostsCatalog lists two servers behind their BMCs after the offer's ten
+// simulated hosts.
+const hostsCatalog = minimalCatalog + `hosts:
+  - id: rack1-n1
+    zone: SEL-A
+    instanceType: M6C
+    bmc: ipmi://admin@10.0.0.5:623?cipher=17
+    mac: "52:54:00:AB:CD:01"
+    passwordFile: /etc/metalplane/bmc/rack1-n1
+  - id: rack1-n2
+    zone: SEL-A
+    instanceType: M6C
+    bmc: redfish+https://root@10.0.0.6/redfish/v1/Systems/1
+    passwordEnv: RACK1_N2_BMC
+`
+
+func TestLoadCatalogHosts(t *testing.T) {
+	t.Parallel()
+	c, err := LoadCatalog([]byte(hostsCatalog))
+	if err != nil {
+		t.Fatalf("LoadCatalog: %v", err)
+	}
+	want := []CatalogHost{
+		{ID: "rack1-n1", ZoneID: "SEL-A", InstanceTypeID: "M6C", BMC: "ipmi://admin@10.0.0.5:623?cipher=17", MAC: "52:54:00:ab:cd:01", PasswordFile: "/etc/metalplane/bmc/rack1-n1"},
+		{ID: "rack1-n2", ZoneID: "SEL-A", InstanceTypeID: "M6C", BMC: "redfish+https://root@10.0.0.6/redfish/v1/Systems/1", PasswordEnv: "RACK1_N2_BMC"},
+	}
+	if diff := cmp.Diff(want, c.Hosts); diff != "" {
+		t.Errorf("hosts (-want +got):\n%s", diff)
+	}
+	if got := c.TotalHosts(); got != 12 {
+		t.Errorf("TotalHosts: got %d, want 12 (10 simulated, 2 listed)", got)
+	}
+}
+
+func TestLoadCatalogRejectsHosts(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, old, new, wantErr string
+	}{
+		{"duplicate id", "id: rack1-n2", "id: rack1-n1", `host "rack1-n1": duplicate id`},
+		{"id of a simulated host", "id: rack1-n2", "id: SEL-A-M6C-0003", "the id of a simulated host"},
+		{"bad id", "id: rack1-n2", "id: rack1/n2", "id may hold only"},
+		{"no offer", "    instanceType: M6C\n    bmc: redfish", "    instanceType: M9E\n    bmc: redfish", `no offer sells "M9E" in zone "SEL-A"`},
+		{"password in the address", "root@10.0.0.6", "root:hunter2@10.0.0.6", "holds a password"},
+		{"unknown scheme", "redfish+https://", "idrac://", `scheme "idrac" is not one of`},
+		{"no address", "    bmc: redfish+https://root@10.0.0.6/redfish/v1/Systems/1\n", "", "no BMC address"},
+		{"same BMC", "bmc: redfish+https://root@10.0.0.6/redfish/v1/Systems/1", "bmc: ipmi://admin@10.0.0.5:623?cipher=17", `the same BMC as host "rack1-n1"`},
+		{"bad MAC", `mac: "52:54:00:AB:CD:01"`, "mac: 52:54:00", "not a 6-byte MAC"},
+		{"same MAC", "    passwordEnv: RACK1_N2_BMC", "    passwordEnv: RACK1_N2_BMC\n    mac: 52-54-00-ab-cd-01", `mac 52:54:00:ab:cd:01 is host "rack1-n1"'s too`},
+		{"file and variable", "    passwordEnv: RACK1_N2_BMC", "    passwordEnv: RACK1_N2_BMC\n    passwordFile: /x", "not both"},
+		{"bad variable name", "passwordEnv: RACK1_N2_BMC", "passwordEnv: RACK1-N2", "not an environment variable name"},
+		{"unknown key", "passwordEnv:", "password:", "field password not found"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(hostsCatalog, tt.old) {
+				t.Fatalf("test setup: no %q in hostsCatalog", tt.old)
+			}
+			_, err := LoadCatalog([]byte(strings.Replace(hostsCatalog, tt.old, tt.new, 1)))
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("LoadCatalog: got %v, want an error containing %q", err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+		})
+	}
+}

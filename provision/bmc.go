@@ -48,10 +48,14 @@ func (b *BMCCaller) Do(ctx context.Context, h Host, op string, fn func(context.C
 	case b.sem <- struct{}{}:
 		defer func() { <-b.sem }()
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for the previous call to this BMC: %w", ctx.Err())
+		return fmt.Errorf("%w: %w", ErrBMCBusy, ctx.Err())
 	}
 	return fn(ctx)
 }
+
+// ErrBMCBusy is the error of a call that gave up waiting for the previous
+// call to the same BMC: it says nothing of the BMC itself.
+var ErrBMCBusy = errors.New("still waiting for the previous call to this BMC")
 
 // BMCURL is a BMC address taken apart, for the drivers' own address
 // parsers: the URL without its user, the user and password apart, and the

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -58,7 +59,16 @@ func (p *Provisioner) EnqueueLifecycle(ctx context.Context, tx *sql.Tx, jobs []s
 	return err
 }
 
-// powerStep is one SetPower call of a power job.
+// StepBootDevice is the step of a power job that points the next boot at
+// the instance's own system before a power-on: its disk, or the network
+// for an instance that boots an iPXE script. The provisioning workflow's
+// one-time PXE boot leaves the server's boot order as it was, but a BMC
+// that ignores "once" (OpenIPMI's simulator does) would otherwise install
+// the server again at every start.
+const StepBootDevice = "boot_device"
+
+// powerStep is one driver call of a power job: a SetPower (on or off) or,
+// for StepBootDevice, a SetBootDevice.
 type powerStep struct {
 	name string
 	on   bool
@@ -67,17 +77,17 @@ type powerStep struct {
 // powerPlan returns the status a power job expects, its steps, and the
 // status it ends in (none for the recycle bin, which keeps RECYCLE).
 func powerPlan(args PowerArgs) (want metalplane.InstanceStatus, steps []powerStep, then metalplane.InstanceStatus, err error) {
-	on, off := powerStep{StepPowerOn, true}, powerStep{StepPowerOff, false}
+	on, off, boot := powerStep{StepPowerOn, true}, powerStep{StepPowerOff, false}, powerStep{name: StepBootDevice}
 	switch args.Op {
 	case metalplane.OpStart:
-		return metalplane.StatusBooting, []powerStep{on}, metalplane.StatusRunning, nil
+		return metalplane.StatusBooting, []powerStep{boot, on}, metalplane.StatusRunning, nil
 	case metalplane.OpStop:
 		return metalplane.StatusStopping, []powerStep{off}, metalplane.StatusStopped, nil
 	case metalplane.OpReboot:
 		if args.From == metalplane.StatusStopped {
-			return metalplane.StatusBooting, []powerStep{on}, metalplane.StatusRunning, nil
+			return metalplane.StatusBooting, []powerStep{boot, on}, metalplane.StatusRunning, nil
 		}
-		return metalplane.StatusBooting, []powerStep{off, on}, metalplane.StatusRunning, nil
+		return metalplane.StatusBooting, []powerStep{off, boot, on}, metalplane.StatusRunning, nil
 	case metalplane.OpTerminate:
 		return metalplane.StatusRecycle, []powerStep{off}, "", nil
 	}
@@ -103,16 +113,28 @@ func (w *powerWorker) Work(ctx context.Context, job *river.Job[PowerArgs]) error
 	// of From until a step succeeds. A failed job ends in the status
 	// matching it (a reboot whose power-on fails leaves a STOPPED server).
 	powered := args.From != metalplane.StatusStopped
-	err = w.run(ctx, args, want, steps, then, &powered)
+	var hostID string
+	err = w.run(ctx, args, want, steps, then, &powered, &hostID)
 	return w.p.settle(ctx, job.JobRow, args.InstanceID, err, func(ctx context.Context, err error) error {
-		return w.failed(ctx, job, want, powered, err)
+		return w.failed(ctx, job, want, powered, hostID, err)
 	})
 }
 
+// bootOf is where an instance boots from after its provision: the network
+// when it boots an iPXE script and has no image, else its disk. The
+// choice is persistent: it holds for every boot until changed.
+func bootOf(in *metalplane.Instance) BootOverride {
+	if in.ImageID == "" && in.IpxeURL != "" {
+		return BootOverride{Device: BootPXE, Persistent: true}
+	}
+	return BootOverride{Device: BootDisk, Persistent: true}
+}
+
 // run makes the power job's driver calls, recording each, and moves the
-// instance to then; powered follows the calls that succeeded.
-func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.InstanceStatus, steps []powerStep, then metalplane.InstanceStatus, powered *bool) error {
-	p, d := w.p, w.p.cfg.Driver
+// instance to then; powered follows the calls that succeeded, hostID is
+// the instance's host once known.
+func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.InstanceStatus, steps []powerStep, then metalplane.InstanceStatus, powered *bool, hostID *string) error {
+	p := w.p
 	if p.draining.Load() {
 		return errDraining
 	}
@@ -120,19 +142,39 @@ func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.I
 	if err != nil || in == nil {
 		return err
 	}
-	host := Host{ID: in.HostID, ZoneID: in.ZoneID, InstanceTypeID: in.InstanceTypeID}
+	*hostID = in.HostID
+	d, err := p.driverOf(ctx, in.HostID)
+	if err != nil {
+		return err
+	}
+	host := hostOf(in)
 	for _, s := range steps {
 		if p.draining.Load() {
 			return errDraining
 		}
-		stepCtx, cancel := context.WithTimeout(ctx, p.cfg.StepTimeout)
-		err := d.SetPower(stepCtx, host, s.on)
+		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d))
+		detail := "done"
+		if s.name == StepBootDevice {
+			boot := bootOf(in)
+			err = d.SetBootDevice(stepCtx, host, boot)
+			detail = "next boot: " + boot.Device.String()
+			var unsup *UnsupportedError
+			if errors.As(err, &unsup) {
+				// The server then boots as its own boot order says;
+				// that is no reason to leave it off.
+				err, detail = nil, "left as it is: "+unsup.Error()
+			}
+		} else {
+			err = d.SetPower(stepCtx, host, s.on)
+		}
 		cancel()
 		if err != nil {
-			return &stepError{step: s.name, err: err}
+			return &stepError{step: s.name, driver: d.Name(), err: err}
 		}
-		*powered = s.on
-		if err := p.db.RecordEvent(ctx, in.ID, "step", s.name, d.Name(), "done"); err != nil {
+		if s.name != StepBootDevice {
+			*powered = s.on
+		}
+		if err := p.db.RecordEvent(ctx, in.ID, "step", s.name, d.Name(), detail); err != nil {
 			return err
 		}
 	}
@@ -146,8 +188,11 @@ func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.I
 	if now == metalplane.StatusRecycle && *powered {
 		// Terminated while booting: the recycle bin's power-off may have
 		// run before this power-on, so switch the server off again.
-		if err := d.SetPower(ctx, host, false); err != nil {
-			return err
+		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d))
+		err := d.SetPower(stepCtx, host, false)
+		cancel()
+		if err != nil {
+			return &stepError{step: StepPowerOff, driver: d.Name(), err: err}
 		}
 		return p.db.RecordEvent(ctx, in.ID, "step", StepPowerOff, d.Name(), "powered off again: terminated while "+string(want))
 	}
@@ -156,18 +201,25 @@ func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.I
 
 // failed ends a power job that failed permanently, or for the last time:
 // the instance leaves the transitional status for the stable one matching
-// its power state [decision].
-func (w *powerWorker) failed(ctx context.Context, job *river.Job[PowerArgs], want metalplane.InstanceStatus, powered bool, err error) error {
-	d := w.p.cfg.Driver
-	step := failedStep(err)
+// its power state [decision]. A failed BMC call is also recorded with the
+// host, for operators; the host keeps its instance (it is not free to go
+// to maintenance).
+func (w *powerWorker) failed(ctx context.Context, job *river.Job[PowerArgs], want metalplane.InstanceStatus, powered bool, hostID string, err error) error {
+	step, driver := failedStep(err), failedDriver(err)
+	if step != "" && driver != sqlstore.DriverSim && hostID != "" {
+		if herr := w.p.db.AddHostEvent(ctx, hostID, sqlstore.HostEventBMCFailed, driver,
+			fmt.Sprintf("%s of instance %s failed at %s: %v", job.Args.Op, job.Args.InstanceID, step, err)); herr != nil {
+			return herr
+		}
+	}
 	if want == metalplane.StatusRecycle {
-		return w.p.db.RecordEvent(ctx, job.Args.InstanceID, "failed", step, d.Name(), err.Error())
+		return w.p.db.RecordEvent(ctx, job.Args.InstanceID, "failed", step, driver, err.Error())
 	}
 	back := metalplane.StatusStopped
 	if powered {
 		back = metalplane.StatusRunning
 	}
-	_, ferr := w.p.db.FinishLifecycleJob(ctx, job.Args.InstanceID, want, back, step, d.Name(), string(job.Args.Op)+" failed: "+err.Error())
+	_, ferr := w.p.db.FinishLifecycleJob(ctx, job.Args.InstanceID, want, back, step, driver, string(job.Args.Op)+" failed: "+err.Error())
 	return ferr
 }
 
@@ -183,7 +235,7 @@ func (w *reinstallWorker) NextRetry(job *river.Job[ReinstallArgs]) time.Time {
 func (w *reinstallWorker) Work(ctx context.Context, job *river.Job[ReinstallArgs]) error {
 	id := job.Args.InstanceID
 	return w.p.settle(ctx, job.JobRow, id, w.p.reinstall(ctx, id), func(ctx context.Context, err error) error {
-		_, ferr := w.p.db.FinishLifecycleJob(ctx, id, metalplane.StatusInstalling, metalplane.StatusInstallFailed, failedStep(err), w.p.cfg.Driver.Name(), err.Error())
+		_, ferr := w.p.db.FinishLifecycleJob(ctx, id, metalplane.StatusInstalling, metalplane.StatusInstallFailed, failedStep(err), failedDriver(err), err.Error())
 		return ferr
 	})
 }
@@ -194,7 +246,17 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining
 	}
-	d := p.cfg.Driver
+	hostID, err := p.db.InstanceHostID(ctx, instanceID)
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d, err := p.driverOf(ctx, hostID)
+	if err != nil {
+		return err
+	}
 	target, err := p.db.BeginReinstall(ctx, instanceID, d.Name())
 	if err != nil || target == nil {
 		return err
@@ -202,7 +264,7 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	host := hostOf(target.Instance)
 	calls := append(installCalls(d, target),
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) })
-	more, err := p.runSteps(ctx, ReinstallSteps, calls, target.Step, func(n int, name string) (bool, error) {
+	more, err := p.runSteps(ctx, d, instanceID, ReinstallSteps, calls, target.Step, func(n int, name string) (bool, error) {
 		return p.db.CompleteReinstallStep(ctx, instanceID, n, name, d.Name(), name == StepInstallOS)
 	})
 	if err != nil || !more {

@@ -7,7 +7,8 @@ import (
 )
 
 // TestPowerPlan: each power job expects the status its action left and
-// makes the driver calls of ACTIONS.md §1.2.
+// makes the driver calls of ACTIONS.md §1.2; a power-on is preceded by
+// the choice of the instance's own boot device.
 func TestPowerPlan(t *testing.T) {
 	for _, tc := range []struct {
 		op         metalplane.Operation
@@ -15,10 +16,10 @@ func TestPowerPlan(t *testing.T) {
 		want, then metalplane.InstanceStatus
 		steps      string
 	}{
-		{metalplane.OpStart, metalplane.StatusStopped, metalplane.StatusBooting, metalplane.StatusRunning, "power_on"},
+		{metalplane.OpStart, metalplane.StatusStopped, metalplane.StatusBooting, metalplane.StatusRunning, "boot_device power_on"},
 		{metalplane.OpStop, metalplane.StatusRunning, metalplane.StatusStopping, metalplane.StatusStopped, "power_off"},
-		{metalplane.OpReboot, metalplane.StatusRunning, metalplane.StatusBooting, metalplane.StatusRunning, "power_off power_on"},
-		{metalplane.OpReboot, metalplane.StatusStopped, metalplane.StatusBooting, metalplane.StatusRunning, "power_on"},
+		{metalplane.OpReboot, metalplane.StatusRunning, metalplane.StatusBooting, metalplane.StatusRunning, "power_off boot_device power_on"},
+		{metalplane.OpReboot, metalplane.StatusStopped, metalplane.StatusBooting, metalplane.StatusRunning, "boot_device power_on"},
 		{metalplane.OpTerminate, metalplane.StatusBooting, metalplane.StatusRecycle, "", "power_off"},
 	} {
 		want, steps, then, err := powerPlan(PowerArgs{InstanceID: "i", Op: tc.op, From: tc.from})
@@ -31,7 +32,7 @@ func TestPowerPlan(t *testing.T) {
 				got += " "
 			}
 			got += s.name
-			if s.on != (s.name == StepPowerOn) {
+			if s.name != StepBootDevice && s.on != (s.name == StepPowerOn) {
 				t.Errorf("%s: step %s has on=%v", tc.op, s.name, s.on)
 			}
 		}

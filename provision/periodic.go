@@ -81,7 +81,10 @@ func leaderJob(args river.JobArgs, interval, def time.Duration) []*river.Periodi
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) {
 			// One attempt: a failed run is retried by the next one.
-			return args, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: interval}}
+			// River refuses unique periods under a second (and the
+			// job would then never be enqueued): shorter intervals run
+			// at most once a second.
+			return args, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: max(interval, time.Second)}}
 		},
 		&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})}
 }

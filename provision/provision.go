@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,7 +55,21 @@ func (ProvisionArgs) Kind() string { return "provision_instance" }
 
 // Config tunes the provisioner.
 type Config struct {
+	// Driver drives the simulated hosts (driver "sim").
 	Driver Driver
+	// BMCProtocols open the drivers of the hosts with a BMC (hosts.go).
+	BMCProtocols []BMCProtocol
+	// BMCTimeout bounds one call to a BMC, and so each step on a host
+	// with a BMC (real servers take longer than StepTimeout allows the
+	// simulator); 0 = DefaultBMCTimeout.
+	BMCTimeout time.Duration
+	// BMCPollInterval is how often a BMC is asked whether a power change
+	// has happened; 0 = the driver's default.
+	BMCPollInterval time.Duration
+	// PowerSyncInterval is how often every BMC is asked for its power
+	// state (powersync.go); 0 = DefaultPowerSyncInterval, negative =
+	// never.
+	PowerSyncInterval time.Duration
 	// Workers is the number of jobs run at once by this process.
 	Workers int
 	// StepTimeout bounds one driver call; a step that hangs is retried.
@@ -89,6 +104,9 @@ func (c *Config) setDefaults() {
 	if c.StepTimeout == 0 {
 		c.StepTimeout = 10 * time.Minute
 	}
+	if c.BMCTimeout == 0 {
+		c.BMCTimeout = DefaultBMCTimeout
+	}
 	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5
 	}
@@ -106,12 +124,16 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// DefaultBMCTimeout bounds one call to a BMC, power change included.
+const DefaultBMCTimeout = 2 * time.Minute
+
 // Provisioner runs provisioning jobs.
 type Provisioner struct {
 	db     *sqlstore.DB
 	driver riverdriver.Driver[*sql.Tx]
 	client *river.Client[*sql.Tx]
 	cfg    Config
+	hosts  *hostDrivers
 
 	// draining is set when Stop begins: jobs finish the step they are in
 	// and hand themselves back instead of starting the next.
@@ -145,14 +167,16 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	if cfg.Driver == nil {
 		return nil, errors.New("provision: no driver")
 	}
-	p := &Provisioner{db: db, driver: riverDriver(db), cfg: cfg}
+	p := &Provisioner{db: db, driver: riverDriver(db), cfg: cfg,
+		hosts: newHostDrivers(cfg.Driver, cfg.BMCProtocols, BMCConfig{Timeout: cfg.BMCTimeout, PollInterval: cfg.BMCPollInterval, Logger: cfg.Logger})}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{p: p})
 	river.AddWorker(workers, &powerWorker{p: p})
 	river.AddWorker(workers, &reinstallWorker{p: p})
 	river.AddWorker(workers, &periodicWorker{p: p})
 	river.AddWorker(workers, &orphanWorker{p: p})
-	jobTimeout := time.Duration(len(Steps)+1) * cfg.StepTimeout
+	river.AddWorker(workers, &powerSyncWorker{p: p})
+	jobTimeout := time.Duration(len(Steps)+1) * max(cfg.StepTimeout, cfg.BMCTimeout)
 	client, err := river.NewClient(p.driver, &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers: workers,
@@ -167,8 +191,9 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 		// remains for processes that write no heartbeat.
 		RescueStuckJobsAfter: jobTimeout + 5*time.Second,
 		MaxAttempts:          cfg.MaxAttempts,
-		PeriodicJobs:         append(periodicJobs(cfg.PeriodicInterval), orphanCheckJobs(cfg.OrphanCheckInterval)...),
-		Logger:               cfg.Logger.With("component", "river"),
+		PeriodicJobs: slices.Concat(periodicJobs(cfg.PeriodicInterval), orphanCheckJobs(cfg.OrphanCheckInterval),
+			powerSyncJobs(cfg.PowerSyncInterval)),
+		Logger: cfg.Logger.With("component", "river"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create job queue client: %w", err)
@@ -280,10 +305,11 @@ func (w *worker) Work(ctx context.Context, job *river.Job[ProvisionArgs]) error 
 	return w.p.settle(ctx, job.JobRow, id, w.p.run(ctx, id), func(ctx context.Context, err error) error { return w.p.fail(ctx, id, err) })
 }
 
-// stepError names the step that failed.
+// stepError names the step that failed and the driver it failed in.
 type stepError struct {
-	step string
-	err  error
+	step   string
+	driver string
+	err    error
 }
 
 func (e *stepError) Error() string { return e.step + ": " + e.err.Error() }
@@ -298,8 +324,31 @@ func failedStep(err error) string {
 	return ""
 }
 
+// failedDriver names the driver err happened in, "" when not in a step.
+func failedDriver(err error) string {
+	var se *stepError
+	if errors.As(err, &se) {
+		return se.driver
+	}
+	return ""
+}
+
+// fail ends a provision whose job failed for the last time. A step that
+// failed for good (a permanent error: a fault, something the server
+// cannot do) fails the provision, refunded. A step that kept failing
+// until the attempts ran out (a BMC that stopped answering) says the host
+// is bad: it is quarantined and the provision moved to another free host
+// of the same offer, if there is one (sqlstore.QuarantineHost).
 func (p *Provisioner) fail(ctx context.Context, instanceID string, err error) error {
-	return p.db.FailProvision(ctx, instanceID, failedStep(err), p.cfg.Driver.Name(), err.Error())
+	step, driver := failedStep(err), failedDriver(err)
+	if step == "" || IsPermanent(err) {
+		return p.db.FailProvision(ctx, instanceID, step, driver, err.Error())
+	}
+	next, qerr := p.db.QuarantineHost(ctx, sqlstore.Quarantine{InstanceID: instanceID, Step: step, Driver: driver, Reason: err.Error()}, p.Enqueue)
+	if qerr == nil {
+		p.cfg.Logger.Warn("host quarantined after its BMC kept failing", "instance", instanceID, "step", step, "driver", driver, "next_host", next, "err", err)
+	}
+	return qerr
 }
 
 // run performs the steps not done yet. Every step is idempotent: redoing
@@ -308,12 +357,25 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining // fetched as the stop began: not even begun
 	}
-	d := p.cfg.Driver
+	hostID, err := p.db.InstanceHostID(ctx, instanceID)
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return nil // released: nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	d, err := p.driverOf(ctx, hostID)
+	if err != nil {
+		return err
+	}
 	target, done, err := p.db.BeginProvision(ctx, instanceID, d.Name())
 	if err != nil || done {
 		return err
 	}
 	in := target.Instance
+	if in.HostID != hostID {
+		return fmt.Errorf("instance %s moved from host %s to %s meanwhile", instanceID, hostID, in.HostID)
+	}
 	host := hostOf(in)
 	calls := append(installCalls(d, target),
 		func(ctx context.Context) error {
@@ -322,8 +384,8 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		},
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
 	)
-	more, err := p.runSteps(ctx, Steps, calls, target.Step, func(n int, name string) (bool, error) {
-		return p.db.CompleteStep(ctx, instanceID, n, name, d.Name(), name == StepInstallOS)
+	more, err := p.runSteps(ctx, d, instanceID, Steps, calls, target.Step, func(n int, name string) (bool, error) {
+		return p.db.CompleteStep(ctx, instanceID, n, name, d.Name())
 	})
 	if err != nil || !more {
 		return err
@@ -331,12 +393,13 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 	return p.db.FinishProvision(ctx, instanceID, d.Name())
 }
 
-// runSteps runs the calls after step done (1-based: the count already
-// recorded), each under the step timeout, recording each with complete.
+// runSteps runs the calls of driver d after step done (1-based: the count
+// already recorded), each under the step timeout, recording each with
+// complete.
 // It reports false, with no error, when complete says the instance was
 // finished or failed elsewhere (nothing more to do), and errDraining
 // instead of starting a step once the workers are stopping.
-func (p *Provisioner) runSteps(ctx context.Context, names []string, calls []func(context.Context) error, done int,
+func (p *Provisioner) runSteps(ctx context.Context, d Driver, instanceID string, names []string, calls []func(context.Context) error, done int,
 	complete func(n int, name string) (bool, error)) (bool, error) {
 	for i, call := range calls {
 		n := i + 1
@@ -346,11 +409,18 @@ func (p *Provisioner) runSteps(ctx context.Context, names []string, calls []func
 		if p.draining.Load() {
 			return false, errDraining
 		}
-		stepCtx, cancel := context.WithTimeout(ctx, p.cfg.StepTimeout)
+		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d))
 		err := call(stepCtx)
 		cancel()
 		if err != nil {
-			return false, &stepError{step: names[i], err: err}
+			return false, &stepError{step: names[i], driver: d.Name(), err: err}
+		}
+		if noter, ok := d.(stepNoter); ok {
+			if note := noter.StepNote(names[i]); note != "" {
+				if err := p.db.RecordEvent(ctx, instanceID, "note", names[i], d.Name(), note); err != nil {
+					return false, err
+				}
+			}
 		}
 		ok, err := complete(n, names[i])
 		if err != nil || !ok {
@@ -358,6 +428,14 @@ func (p *Provisioner) runSteps(ctx context.Context, names []string, calls []func
 		}
 	}
 	return true, nil
+}
+
+// stepTimeout bounds one step of driver d: BMCs get BMCTimeout.
+func (p *Provisioner) stepTimeout(d Driver) time.Duration {
+	if _, ok := d.(*bmcHost); ok {
+		return p.cfg.BMCTimeout
+	}
+	return p.cfg.StepTimeout
 }
 
 // hostOf names the physical server of an instance for the driver.

@@ -58,6 +58,15 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 			},
 		},
 		{
+			// A host powered by a BMC driver has the BMC's address; a
+			// simulated one has no BMC.
+			query: `SELECT id, driver FROM hosts WHERE (driver <> $1 AND bmc_address = '') OR (driver = $1 AND (bmc_address <> '' OR bmc_password <> ''))`,
+			args:  []any{DriverSim},
+			say: func(c []string) string {
+				return fmt.Sprintf("host %s: driver %s does not match its BMC address and password", c[0], c[1])
+			},
+		},
+		{
 			// A public address in use must be the one its instance shows.
 			query: `SELECT p.address, p.instance_id FROM public_ips p
 				LEFT JOIN instances i ON i.id = p.instance_id AND i.released = $1
@@ -171,7 +180,9 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 				UNION ALL
 				SELECT 'instance ' || id, 'stores its password in the clear' FROM instances WHERE password <> '' AND password NOT LIKE $1
 				UNION ALL
-				SELECT 'instance ' || id, 'still holds its password in ' || status FROM instances WHERE password <> '' AND status NOT IN ($2, $3, $4)`,
+				SELECT 'instance ' || id, 'still holds its password in ' || status FROM instances WHERE password <> '' AND status NOT IN ($2, $3, $4)
+				UNION ALL
+				SELECT 'host ' || id, 'stores its BMC password in the clear' FROM hosts WHERE bmc_password <> '' AND bmc_password NOT LIKE $1`,
 			args: append([]any{seal.Prefix + "%"}, provisioningStatuses...),
 			say: func(c []string) string {
 				return c[0] + " " + c[1]

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/metalplane/metalplane"
 )
@@ -25,18 +26,19 @@ const (
 
 // HostID names the n-th host (1-based) of an offer.
 func HostID(zoneID, instanceTypeID string, n int) string {
-	return fmt.Sprintf("%s-%s-%04d", zoneID, instanceTypeID, n)
+	return metalplane.OfferHostID(zoneID, instanceTypeID, n)
 }
 
 // catalogSyncLock is the lockTx id of SyncCatalog (7301 serialises
 // migrations, db.go).
 const catalogSyncLock = 7302
 
-// SyncCatalog brings hosts and public IP pools in line with the catalog in
-// one transaction: missing hosts and addresses are added, ones the catalog
-// no longer lists are retired (allocated ones stay with their instance).
-// Instances are never touched, so a changed catalog can be loaded into an
-// existing database.
+// SyncCatalog brings the offers' simulated hosts and the public IP pools
+// in line with the catalog in one transaction: missing hosts and
+// addresses are added, ones the catalog no longer lists are retired
+// (allocated ones stay with their instance). Instances are never touched,
+// so a changed catalog can be loaded into an existing database. The hosts
+// the catalog lists one by one are SyncCatalogHosts's.
 func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		// Replicas starting together would insert the same hosts: the
@@ -61,15 +63,17 @@ func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catal
 			want[HostID(o.ZoneID, o.InstanceTypeID, n)] = [2]string{o.ZoneID, o.InstanceTypeID}
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, state, COALESCE(instance_id, '') FROM hosts`)
+	// Only the rows generated from offers: listed and enrolled hosts are
+	// not the offers' to retire.
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, COALESCE(instance_id, ''), source FROM hosts`)
 	if err != nil {
 		return err
 	}
-	type hostRow struct{ id, state, instanceID string }
+	type hostRow struct{ id, state, instanceID, source string }
 	var have []hostRow
 	for rows.Next() {
 		var h hostRow
-		if err := rows.Scan(&h.id, &h.state, &h.instanceID); err != nil {
+		if err := rows.Scan(&h.id, &h.state, &h.instanceID, &h.source); err != nil {
 			rows.Close()
 			return err
 		}
@@ -83,6 +87,9 @@ func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catal
 	seen := map[string]bool{}
 	for _, h := range have {
 		seen[h.id] = true
+		if h.source != HostSourceOffer {
+			continue
+		}
 		_, listed := want[h.id]
 		switch {
 		case !listed && h.state == HostAvailable:
@@ -245,14 +252,35 @@ func (db *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix string, rows []
 	return nil
 }
 
-// Host is a physical server of the inventory.
+// Host is a physical server of the inventory, as operators see it: never
+// its BMC password.
 type Host struct {
 	ID             string
 	ZoneID         string
 	InstanceTypeID string
 	State          string
 	InstanceID     string
+	// InstanceStatus is the status of InstanceID, "" without one.
+	InstanceStatus metalplane.InstanceStatus
 	Note           string
+	// Source is who manages the row: HostSourceOffer, HostSourceCatalog
+	// or HostSourceAdmin.
+	Source string
+	// Driver is DriverSim, or the BMC driver's name (ipmi, redfish).
+	Driver     string
+	BMCAddress string // canonical, without password; "" for sim hosts
+	MAC        string
+	// HasPassword says whether a BMC password is stored.
+	HasPassword bool
+	// What the power sync read last (power.go): PowerState is "on",
+	// "off", "unknown" or "" (never read); PowerDrift says how it
+	// differs from what the host's use expects ("" when it does not);
+	// PowerError is its last failure ("" when the BMC answered);
+	// LastContact is when the BMC last answered (zero: never).
+	PowerState  string
+	PowerDrift  string
+	PowerError  string
+	LastContact time.Time
 }
 
 // HostFilter selects hosts; empty fields match everything.
@@ -260,21 +288,40 @@ type HostFilter struct {
 	ZoneID         string
 	InstanceTypeID string
 	State          string
+	// WithBMC selects only the hosts a BMC driver powers.
+	WithBMC bool
+	// ID selects one host.
+	ID string
+}
+
+const hostColumns = `h.id, h.zone_id, h.instance_type_id, h.state, COALESCE(h.instance_id, ''), COALESCE(i.status, ''), h.note, h.source,
+	h.driver, h.bmc_address, h.mac, h.bmc_password <> '', h.power_state, h.power_drift, h.power_error, h.last_contact_at`
+
+func scanHost(row interface{ Scan(...any) error }) (Host, error) {
+	var h Host
+	var contact int64
+	err := row.Scan(&h.ID, &h.ZoneID, &h.InstanceTypeID, &h.State, &h.InstanceID, &h.InstanceStatus, &h.Note, &h.Source,
+		&h.Driver, &h.BMCAddress, &h.MAC, &h.HasPassword, &h.PowerState, &h.PowerDrift, &h.PowerError, &contact)
+	if contact > 0 {
+		h.LastContact = time.Unix(contact, 0).UTC()
+	}
+	return h, err
 }
 
 // FindHosts lists hosts matching the filter, ordered by ID.
 func (db *DB) FindHosts(ctx context.Context, f HostFilter) ([]Host, error) {
-	rows, err := db.SQL.QueryContext(ctx, `SELECT id, zone_id, instance_type_id, state, COALESCE(instance_id, ''), note FROM hosts
-		WHERE ($1 = '' OR zone_id = $1) AND ($2 = '' OR instance_type_id = $2) AND ($3 = '' OR state = $3) ORDER BY id`,
-		f.ZoneID, f.InstanceTypeID, f.State)
+	rows, err := db.SQL.QueryContext(ctx, `SELECT `+hostColumns+` FROM hosts h LEFT JOIN instances i ON i.id = h.instance_id
+		WHERE ($1 = '' OR h.zone_id = $1) AND ($2 = '' OR h.instance_type_id = $2) AND ($3 = '' OR h.state = $3)
+		AND ($4 = FALSE OR h.driver <> $5) AND ($6 = '' OR h.id = $6) ORDER BY h.id`,
+		f.ZoneID, f.InstanceTypeID, f.State, f.WithBMC, DriverSim, f.ID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var hosts []Host
 	for rows.Next() {
-		var h Host
-		if err := rows.Scan(&h.ID, &h.ZoneID, &h.InstanceTypeID, &h.State, &h.InstanceID, &h.Note); err != nil {
+		h, err := scanHost(rows)
+		if err != nil {
 			return nil, err
 		}
 		hosts = append(hosts, h)
@@ -307,8 +354,17 @@ func (db *DB) SetHostMaintenance(ctx context.Context, hostID string, on bool, no
 		default:
 			return fmt.Errorf("host %s is %s (instance %s): only a free host can move into or out of maintenance", hostID, state, instanceID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4`, newState, note, db.Now().Unix(), hostID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4`, newState, note, db.Now().Unix(), hostID); err != nil {
+			return err
+		}
+		detail := "into maintenance by an operator"
+		if !on {
+			detail = "back to stock by an operator"
+		}
+		if note != "" {
+			detail += ": " + note
+		}
+		return db.addHostEventTx(ctx, tx, hostID, HostEventMaintenance, "", detail)
 	})
 }
 

@@ -94,11 +94,13 @@ func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID stri
 }
 
 // CompleteStep records that step n of the instance's provisioning is done,
-// so a resumed job skips it; installed says the step put the password on
-// the server, which is then deleted. Returns false if the instance is no
-// longer CREATING (another worker finished it).
-func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepName, driver string, installed bool) (bool, error) {
-	return db.completeStep(ctx, instanceID, metalplane.StatusCreating, n, stepName, driver, installed)
+// so a resumed job skips it. Returns false if the instance is no longer
+// CREATING (another worker finished it). The password is kept until the
+// provision ends (RUNNING or CREATE_FAILED), even once a step installed
+// it: a host whose BMC fails a later step is replaced by another
+// (QuarantineHost), on which the OS is installed again.
+func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepName, driver string) (bool, error) {
+	return db.completeStep(ctx, instanceID, metalplane.StatusCreating, n, stepName, driver, false)
 }
 
 // completeStep records step n of the installation workflow of an
@@ -174,9 +176,16 @@ func (db *DB) failProvisionTx(ctx context.Context, tx *sql.Tx, in *metalplane.In
 		string(metalplane.StatusCreateFailed), reason, in.ID); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4`,
-		HostMaintenance, fmt.Sprintf("provision of %s failed at %s: %s", in.ID, step, reason), now, in.HostID); err != nil {
+	note := fmt.Sprintf("provision of %s failed at %s: %s", in.ID, step, reason)
+	res, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4 AND instance_id = $5`,
+		HostMaintenance, note, now, in.HostID, in.ID)
+	if err != nil {
 		return err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		if err := db.addHostEventTx(ctx, tx, in.HostID, HostEventProvisionFailed, driver, note); err != nil {
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET instance_id = NULL WHERE instance_id = $1`, in.ID); err != nil {
 		return err
@@ -185,6 +194,76 @@ func (db *DB) failProvisionTx(ctx context.Context, tx *sql.Tx, in *metalplane.In
 		return err
 	}
 	return db.addEventTx(ctx, tx, in.ID, "status", step, driver, fmt.Sprintf("%s → %s: %s", in.Status, metalplane.StatusCreateFailed, reason))
+}
+
+// Quarantine is a provision whose host's BMC failed a step after the
+// retries.
+type Quarantine struct {
+	InstanceID string
+	Step       string
+	Driver     string
+	Reason     string
+}
+
+// QuarantineHost takes the host of a provision whose BMC kept failing out
+// of service (maintenance, with the reason in its events) and moves the
+// provision to another free host of the same zone and type, from its
+// first step, with a new job enqueued on the same transaction; the
+// instance keeps its id, addresses and status (the swap is an event only
+// operators see). With no other host free, the provision fails as
+// FailProvision does (CREATE_FAILED, refunded). It returns the new host,
+// "" when it failed or when the instance is no longer being provisioned.
+func (db *DB) QuarantineHost(ctx context.Context, q Quarantine, enqueue EnqueueFunc) (string, error) {
+	var next string
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		next = ""
+		in, err := db.lockLiveInstanceTx(ctx, tx, q.InstanceID)
+		if err != nil || in == nil {
+			return err
+		}
+		if in.Status != metalplane.StatusCreating && in.Status != metalplane.StatusPending {
+			return nil
+		}
+		why := fmt.Sprintf("its BMC failed step %s of the provision of %s after the retries: %s", q.Step, in.ID, q.Reason)
+		free, err := db.pickFree(ctx, tx, `SELECT id FROM hosts WHERE zone_id = $1 AND instance_type_id = $2 AND state = $3 AND id <> $4 ORDER BY id LIMIT 1`,
+			in.ZoneID, in.InstanceTypeID, HostAvailable, in.HostID)
+		if err != nil {
+			return fmt.Errorf("pick another host: %w", err)
+		}
+		if len(free) == 0 {
+			if err := db.addHostEventTx(ctx, tx, in.HostID, HostEventQuarantined, q.Driver, why+"; no other host was free"); err != nil {
+				return err
+			}
+			return db.failProvisionTx(ctx, tx, in, q.Step, q.Driver, q.Reason+" (no other host of the offer was free)")
+		}
+		next = free[0]
+		now := db.Now().Unix()
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4 AND instance_id = $5`,
+			HostMaintenance, "quarantined: "+why, now, in.HostID, in.ID); err != nil {
+			return fmt.Errorf("quarantine host %s: %w", in.HostID, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = $2, updated_at = $3 WHERE id = $4`, HostAllocated, in.ID, now, next); err != nil {
+			return fmt.Errorf("allocate host %s: %w", next, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET host_id = $1, provision_step = 0 WHERE id = $2`, next, in.ID); err != nil {
+			return fmt.Errorf("move %s to host %s: %w", in.ID, next, err)
+		}
+		if err := db.addHostEventTx(ctx, tx, in.HostID, HostEventQuarantined, q.Driver, why+"; the provision moved to host "+next); err != nil {
+			return err
+		}
+		if err := db.addHostEventTx(ctx, tx, next, HostEventAllocated, "", "instance "+in.ID+", moved from quarantined host "+in.HostID); err != nil {
+			return err
+		}
+		if err := db.addEventTx(ctx, tx, in.ID, "host-swap", q.Step, q.Driver,
+			fmt.Sprintf("host %s quarantined after the retries (%s); provisioning again on host %s", in.HostID, q.Reason, next)); err != nil {
+			return err
+		}
+		if enqueue == nil {
+			return errors.New("move a provision to another host: no enqueue function")
+		}
+		return enqueue(ctx, tx, []string{in.ID})
+	})
+	return next, err
 }
 
 // FaultMode is how an injected fault shows.

@@ -12,10 +12,11 @@ import (
 
 // Secrets at rest (docs/secrets.md).
 //
-// Two kinds of secret must be stored so that they can be read back:
+// Three kinds of secret must be stored so that they can be read back:
 // access key secrets (HMAC verification recomputes the signature with
-// them) and instance passwords (the OS install writes them onto the
-// server). Both are sealed with the process's secret key (internal/seal)
+// them), instance passwords (the OS install writes them onto the server)
+// and BMC passwords (the drivers log in to the servers' controllers with
+// them, hosts.go). All are sealed with the process's secret key (internal/seal)
 // before they are written and opened when read; each is bound to its
 // column and row. Bearer tokens need no key: only their SHA-256 is stored.
 //
@@ -231,6 +232,7 @@ func (db *DB) RotateSecretKey(ctx context.Context, next *seal.Key) (int, error) 
 		}{
 			{"access_keys", "secret", accessKeySecretContext},
 			{"instances", "password", instancePasswordContext},
+			{"hosts", "bmc_password", hostPasswordContext},
 		} {
 			rows, err := tx.QueryContext(ctx, `SELECT id, `+col.column+` FROM `+col.table+` WHERE `+col.column+` <> '' AND `+col.column+` LIKE $1 ORDER BY id`, seal.Prefix+"%")
 			if err != nil {

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -94,7 +95,17 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.SyncCatalog(ctx, cat); err != nil {
+		// Two hosts and the addresses, as that release's catalog sync
+		// wrote them (today's knows columns of later migrations).
+		if err := db.inTx(ctx, func(tx *sql.Tx) error {
+			for n := 1; n <= 2; n++ {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES ($1, 'SEL-A', 'M6C', $2, NULL, '', 0)`,
+					HostID("SEL-A", "M6C", n), HostAvailable); err != nil {
+					return err
+				}
+			}
+			return db.syncIPsTx(ctx, tx, cat)
+		}); err != nil {
 			t.Fatal(err)
 		}
 		team, err := db.CreateTeam(ctx, TeamCreate{Name: "legacy", PostpaidAllowed: true, InitialCredit: 1_000_000 * metalplane.MoneyScale})
@@ -152,8 +163,10 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 			t.Errorf("second start: sealed %+v, %v; want nothing left to seal", again, err)
 		}
 
-		// The provisioner reads the password back, and it is deleted as
-		// soon as the OS install step is recorded.
+		// The provisioner reads the password back. It is kept while the
+		// instance is CREATING, even past the OS install step (a host
+		// whose BMC fails a later step is replaced by another, which
+		// installs it again), and deleted when the provision ends.
 		target, done, err := db.BeginProvision(ctx, pending, "test")
 		if err != nil || done {
 			t.Fatalf("BeginProvision: %v, done %t", err, done)
@@ -161,17 +174,17 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 		if target.Password != pendingPassword {
 			t.Errorf("provisioner got password %q, want %q", target.Password, pendingPassword)
 		}
-		if _, err := db.CompleteStep(ctx, pending, 3, "raid", "test", false); err != nil {
+		if _, err := db.CompleteStep(ctx, pending, 4, "install_os", "test"); err != nil {
 			t.Fatal(err)
 		}
 		if got := column(t, db, passwordOf, pending); got == "" {
-			t.Error("password deleted before the OS install step")
+			t.Error("password deleted while the instance is still CREATING")
 		}
-		if _, err := db.CompleteStep(ctx, pending, 4, "install_os", "test", true); err != nil {
+		if err := db.FinishProvision(ctx, pending, "test"); err != nil {
 			t.Fatal(err)
 		}
 		if got := column(t, db, passwordOf, pending); got != "" {
-			t.Errorf("password after the OS install step: got %q, want it deleted", got)
+			t.Errorf("password once RUNNING: got %q, want it deleted", got)
 		}
 		problems, err := db.Audit(ctx)
 		if err != nil || len(problems) > 0 {
@@ -243,13 +256,21 @@ func TestRotateSecretKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		const bmcPassword = "Bmc~Rotate~1"
+		if err := db.EnrollHost(ctx, HostEnrollment{ID: "rack-1", ZoneID: "SEL-A", InstanceTypeID: "M6C", Driver: "ipmi",
+			BMCAddress: "ipmi://admin@127.0.0.1:623?cipher=17", Password: bmcPassword}); err != nil {
+			t.Fatal(err)
+		}
 		next, err := seal.NewKey()
 		if err != nil {
 			t.Fatal(err)
 		}
 		n, err := db.RotateSecretKey(ctx, next)
-		if err != nil || n != 1 {
-			t.Fatalf("RotateSecretKey: %d re-sealed, %v; want 1", n, err)
+		if err != nil || n != 2 {
+			t.Fatalf("RotateSecretKey: %d re-sealed, %v; want 2 (an access key secret and a BMC password)", n, err)
+		}
+		if got, err := db.FindHostAccess(ctx, "rack-1"); err != nil || got.Password != bmcPassword {
+			t.Errorf("BMC password after rotation: %v (unchanged: %t)", err, got != nil && got.Password == bmcPassword)
 		}
 		if got := column(t, db, secretOf, k.ID); seal.KeyID(got) != next.ID() {
 			t.Errorf("stored secret after rotation is sealed with %q, want %s", seal.KeyID(got), next.ID())

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -47,7 +46,11 @@ var adminCommands = []adminCommand{
 	{"balance", "debit", "--team T --amount 10 [--note TEXT]", "take money from a team (a negative ledger row)", adminBalanceDebit},
 	{"quota", "set", "--team T --instances N", "set a team's instance quota", adminQuotaSet},
 	{"postpaid", "set", "--team T --allowed=true|false", "allow or forbid POSTPAID instances", adminPostpaidSet},
-	{"hosts", "list", "[--zone Z] [--type T] [--state S]", "list physical hosts", adminHostsList},
+	{"hosts", "list", "[--zone Z] [--type T] [--state S] [--bmc]", "list physical hosts: state, driver, power, last BMC contact (never a password)", adminHostsList},
+	{"hosts", "enroll", "--host H --zone Z --type T --bmc URL [--mac M] [--password-file F|-]", "add a server powered through its BMC (ipmi:// or redfish+https://)", adminHostsEnroll},
+	{"hosts", "update", "--host H [--bmc URL] [--mac M] [--password-file F|-] [--no-password]", "change an enrolled server's BMC address, MAC or BMC password", adminHostsUpdate},
+	{"hosts", "remove", "--host H", "remove an enrolled server that holds no instance", adminHostsRemove},
+	{"hosts", "events", "--host H", "show what happened to a host: enrolment, power drift, BMC failures, quarantine", adminHostsEvents},
 	{"hosts", "maintenance", "--host H --on|--off [--note TEXT]", "move a free host into or out of maintenance", adminHostsMaintenance},
 	{"faults", "inject", "--step S [--zone Z] [--type T] [--count N] [--hang]", "make the next N simulated provisions fail (or hang) at a step", adminFaultsInject},
 	{"faults", "list", "", "list injected faults and how many provisions each still hits", adminFaultsList},
@@ -382,48 +385,6 @@ func adminPostpaidSet(fs *flag.FlagSet) adminFunc {
 			return err
 		}
 		fmt.Fprintf(out, "postpaid allowed for %s (%s):\t%t\n", team.Name, team.ID, *allowed)
-		return nil
-	}
-}
-
-func adminHostsList(fs *flag.FlagSet) adminFunc {
-	var f sqlstore.HostFilter
-	fs.StringVar(&f.ZoneID, "zone", "", "only hosts in this zone (e.g. SEL-A)")
-	fs.StringVar(&f.InstanceTypeID, "type", "", "only hosts of this instance type")
-	fs.StringVar(&f.State, "state", "", "only hosts in this state: "+strings.Join([]string{sqlstore.HostAvailable, sqlstore.HostAllocated, sqlstore.HostMaintenance, sqlstore.HostRetired}, ", "))
-	return func(ctx context.Context, db *sqlstore.DB, out io.Writer) error {
-		hosts, err := db.FindHosts(ctx, f)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(out, "HOST ID\tZONE\tTYPE\tSTATE\tINSTANCE\tNOTE")
-		for _, h := range hosts {
-			fmt.Fprintf(out, "%s\t%s\t%s\t%s\t%s\t%s\n", h.ID, h.ZoneID, h.InstanceTypeID, h.State, dash(h.InstanceID), dash(h.Note))
-		}
-		return nil
-	}
-}
-
-func adminHostsMaintenance(fs *flag.FlagSet) adminFunc {
-	host := fs.String("host", "", "host id (see `admin hosts list`)")
-	on := fs.Bool("on", false, "move the host into maintenance (it must be free)")
-	off := fs.Bool("off", false, "return the host to stock")
-	note := fs.String("note", "", "why (kept on the host)")
-	return func(ctx context.Context, db *sqlstore.DB, out io.Writer) error {
-		if *host == "" {
-			return errors.New("--host is required")
-		}
-		if *on == *off {
-			return errors.New("give exactly one of --on and --off")
-		}
-		if err := db.SetHostMaintenance(ctx, *host, *on, *note); err != nil {
-			return err
-		}
-		state := sqlstore.HostAvailable
-		if *on {
-			state = sqlstore.HostMaintenance
-		}
-		fmt.Fprintf(out, "host %s:\t%s\n", *host, state)
 		return nil
 	}
 }

@@ -377,7 +377,7 @@ func testServeAndAdmin(t *testing.T, dbArgs []string, serveArgs ...string) {
 	host := hosts[0]
 	admin("hosts", "maintenance", "--host", host, "--on", "--note", "bad disk")
 	row := tableRow(admin("hosts", "list", "--state", sqlstore.HostMaintenance), host)
-	if len(row) < 6 || row[3] != sqlstore.HostMaintenance || row[5] != "bad" {
+	if len(row) < 10 || row[3] != sqlstore.HostMaintenance || row[5] != "sim" || row[9] != "bad" {
 		t.Errorf("hosts list after maintenance --on: got %q, want %s in maintenance with its note", row, host)
 	}
 	adminFail("hosts", "maintenance", "--host", host)

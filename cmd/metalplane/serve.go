@@ -15,6 +15,7 @@ import (
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/internal/app"
+	"github.com/metalplane/metalplane/provision"
 )
 
 // ServeConfig is everything `metalplane serve` reads from its flags and the
@@ -39,6 +40,8 @@ type ServeConfig struct {
 	DemoAccessKeySecret string
 	// SecretKeyFile holds the key that seals secrets in the database.
 	SecretKeyFile string
+	// Getenv reads the variables the catalog names for BMC passwords.
+	Getenv func(string) string
 
 	// Provision holds the provisioning settings (driver, simulated step
 	// delays, worker counts). See ProvisionFlags for how to add one.
@@ -60,6 +63,10 @@ type ProvisionFlags struct {
 	NoWorkers bool
 	// PeriodicInterval is how often the clock sweep runs.
 	PeriodicInterval time.Duration
+	// BMCTimeout bounds one call to a server's BMC.
+	BMCTimeout time.Duration
+	// PowerSyncInterval is how often every BMC's power state is read.
+	PowerSyncInterval time.Duration
 }
 
 // registerProvisionFlags defines the provisioning flags.
@@ -69,6 +76,8 @@ func registerProvisionFlags(fs *flag.FlagSet, p *ProvisionFlags) {
 	fs.IntVar(&p.Workers, "workers", 0, "instances this process provisions at once (0: 100)")
 	fs.BoolVar(&p.NoWorkers, "no-workers", false, "serve the API only; other processes on the same database provision")
 	fs.DurationVar(&p.PeriodicInterval, "periodic-interval", time.Minute, "how often hourly charges, PREPAID expiries and recycle-bin releases are swept and stranded instances resumed or failed (one process of those on a database does it)")
+	fs.DurationVar(&p.BMCTimeout, "bmc-timeout", provision.DefaultBMCTimeout, "longest one call to a server's BMC may take, power change included, before the step is retried (hosts with an ipmi or redfish driver)")
+	fs.DurationVar(&p.PowerSyncInterval, "power-sync-interval", provision.DefaultPowerSyncInterval, "how often every enrolled host's BMC is asked for its power state, recording drift (0 or negative: never; one process of those on a database does it)")
 }
 
 // AppConfig returns the app configuration of the server.
@@ -91,7 +100,19 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		Workers:             c.Provision.Workers,
 		NoWorkers:           c.Provision.NoWorkers,
 		PeriodicInterval:    c.Provision.PeriodicInterval,
+		BMCTimeout:          c.Provision.BMCTimeout,
+		PowerSyncInterval:   powerSyncInterval(c.Provision.PowerSyncInterval),
+		Getenv:              c.Getenv,
 	}
+}
+
+// powerSyncInterval maps the flag's "0: never" to the app's "negative:
+// never" (the app reads 0 as its default).
+func powerSyncInterval(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
 
 // parseServe reads the serve configuration from args and the environment.
@@ -122,6 +143,7 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 		fs.Usage()
 		return nil, fmt.Errorf("serve takes no arguments, got %q", rest)
 	}
+	cfg.Getenv = m.getenv
 	cfg.DemoAccessKeyID = m.getenv("METALPLANE_ACCESS_KEY_ID")
 	cfg.DemoAccessKeySecret = m.getenv("METALPLANE_ACCESS_KEY_SECRET")
 	if (cfg.DemoAccessKeyID == "") != (cfg.DemoAccessKeySecret == "") {
@@ -226,16 +248,13 @@ func (m *Main) printBanner(a *app.App, cfg *ServeConfig) {
 // catalogSummary counts what the catalog offers.
 func catalogSummary(a *app.App, path string) string {
 	c := a.Catalog
-	hosts := 0
-	for _, o := range c.Offers {
-		hosts += o.Hosts
-	}
+	hosts := c.TotalHosts()
 	source := "embedded demo catalog"
 	if path != "" {
 		source = path
 	}
-	return fmt.Sprintf("%s: %d zones, %d instance types, %d images, %d offers, %d hosts",
-		source, len(c.Zones), len(c.InstanceTypes), len(c.Images), len(c.Offers), hosts)
+	return fmt.Sprintf("%s: %d zones, %d instance types, %d images, %d offers, %d hosts (%d with a BMC)",
+		source, len(c.Zones), len(c.InstanceTypes), len(c.Images), len(c.Offers), hosts, len(c.Hosts))
 }
 
 // callHint is the `metalplane call` command line that reaches this server.

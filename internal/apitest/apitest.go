@@ -89,6 +89,18 @@ type Options struct {
 	// BeforeAnswerFunc is the server's hook between a successful action
 	// and its answer (httpapi.Server.BeforeAnswerFunc).
 	BeforeAnswerFunc func(ctx context.Context, action string)
+	// BMCTimeout bounds each call to a BMC (0: the default); hardware
+	// tests shorten it, with MaxAttempts and RetryBase, so that a BMC
+	// that stops answering is given up on within seconds.
+	BMCTimeout  time.Duration
+	MaxAttempts int
+	RetryBase   time.Duration
+	// BMCPollInterval is how often a power change is checked (0: the
+	// driver's default of a second).
+	BMCPollInterval time.Duration
+	// PowerSyncInterval, when positive, runs the power sync in the
+	// background; by default tests call Provisioner.SyncPower.
+	PowerSyncInterval time.Duration
 	// SkipAudit skips the consistency audit after the test, for tests
 	// that put the database into states no request could (e.g. a status
 	// forced in SQL).
@@ -115,12 +127,17 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if periodic <= 0 {
 		periodic = -1
 	}
+	powerSync := o.PowerSyncInterval
+	if powerSync <= 0 {
+		powerSync = -1
+	}
 	ctx := context.Background()
 	dataDir := t.TempDir()
 	a, err := app.Open(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: dataDir, Database: dsn, CatalogPath: o.CatalogPath, SecretKeyFile: o.SecretKeyFile,
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
-		PeriodicInterval: periodic,
+		PeriodicInterval: periodic, PowerSyncInterval: powerSync, BMCTimeout: o.BMCTimeout, BMCPollInterval: o.BMCPollInterval,
+		MaxAttempts: o.MaxAttempts, RetryBase: o.RetryBase,
 	})
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)

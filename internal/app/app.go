@@ -57,6 +57,21 @@ type Config struct {
 	// expiries, recycle-bin release) and the check for stranded instances
 	// run; 0 = a minute, negative = never.
 	PeriodicInterval time.Duration
+	// Hosts with a BMC (hosts.go, docs/hardware.md): BMCTimeout bounds
+	// one BMC call (0: provision's default); BMCPollInterval is how often
+	// a power change is checked (0: the driver's); PowerSyncInterval is
+	// how often every BMC's power state is read (0 = a minute, negative
+	// = never).
+	BMCTimeout        time.Duration
+	BMCPollInterval   time.Duration
+	PowerSyncInterval time.Duration
+	// MaxAttempts and RetryBase tune the retries of jobs (0: provision's
+	// defaults); tests shorten them.
+	MaxAttempts int
+	RetryBase   time.Duration
+	// Getenv reads the variables a catalog names for BMC passwords;
+	// nil = os.Getenv.
+	Getenv func(string) string
 }
 
 // DefaultSimStepDelay makes a simulated provision take about three seconds
@@ -157,6 +172,9 @@ func (a *App) setup(ctx context.Context) error {
 	if err := a.DB.SyncCatalog(ctx, cat); err != nil {
 		return err
 	}
+	if err := a.syncCatalogHosts(ctx, cat); err != nil {
+		return err
+	}
 	if err := a.bootstrap(ctx); err != nil {
 		return fmt.Errorf("create demo team: %w", err)
 	}
@@ -175,6 +193,12 @@ func (a *App) setup(ctx context.Context) error {
 		RenewalPriceFunc:    func(in *metalplane.Instance) (metalplane.Money, error) { return metalplane.RenewalPrice(cat, in) },
 		PeriodicInterval:    cfg.PeriodicInterval,
 		OrphanCheckInterval: cfg.PeriodicInterval,
+		BMCProtocols:        BMCProtocols,
+		BMCTimeout:          cfg.BMCTimeout,
+		BMCPollInterval:     cfg.BMCPollInterval,
+		PowerSyncInterval:   cfg.PowerSyncInterval,
+		MaxAttempts:         cfg.MaxAttempts,
+		RetryBase:           cfg.RetryBase,
 	})
 	if err != nil {
 		return err

@@ -499,6 +499,14 @@ func (s *Server) SetPowerState(t testing.TB, on bool) {
 	s.AwaitPower(t, want)
 }
 
+// SetBootOverride sets the system's boot source override behind the
+// BMC's back (the mockup starts with Pxe, Once), e.g. to "None",
+// "Disabled".
+func (s *Server) SetBootOverride(t testing.TB, target, enabled string) {
+	t.Helper()
+	s.do(t, http.MethodPatch, SystemPath, `{"Boot":{"BootSourceOverrideTarget":"`+target+`","BootSourceOverrideEnabled":"`+enabled+`"}}`, nil)
+}
+
 func (s *Server) get(t testing.TB, path string, into any) {
 	t.Helper()
 	s.do(t, http.MethodGet, path, "", into)

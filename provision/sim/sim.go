@@ -69,8 +69,14 @@ func (d *Driver) SetPower(ctx context.Context, h provision.Host, on bool) error 
 	return d.step(ctx, h, provision.StepPowerOff)
 }
 
-// SetBootDevice implements provision.BootDeviceSetter.
+// SetBootDevice implements provision.BootDeviceSetter. The provisioning
+// workflow's one-time network boot is the boot_pxe step, where faults are
+// injected; the lasting choice a start or reboot makes is another step
+// (boot_device), so that it takes no fault meant for a provision.
 func (d *Driver) SetBootDevice(ctx context.Context, h provision.Host, b provision.BootOverride) error {
+	if b.Persistent {
+		return d.step(ctx, h, provision.StepBootDevice)
+	}
 	return d.step(ctx, h, provision.StepBootPXE)
 }
 
