@@ -81,6 +81,9 @@ type Options struct {
 	// BeforeAnswerFunc is the server's hook between a successful action
 	// and its answer (httpapi.Server.BeforeAnswerFunc).
 	BeforeAnswerFunc func(ctx context.Context, action string)
+	// Edge replaces serve's default limits on clients
+	// (app.DefaultEdgeLimits); &app.EdgeLimits{} limits nothing.
+	Edge *app.EdgeLimits
 	// SkipAudit skips the consistency audit after the test, for tests
 	// that put the database into states no request could (e.g. a status
 	// forced in SQL).
@@ -107,11 +110,15 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if periodic <= 0 {
 		periodic = -1
 	}
+	edge := app.DefaultEdgeLimits
+	if o.Edge != nil {
+		edge = *o.Edge
+	}
 	ctx := context.Background()
 	a, err := app.Open(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Database: dsn, CatalogPath: o.CatalogPath,
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
-		PeriodicInterval: periodic,
+		PeriodicInterval: periodic, Edge: edge,
 	})
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)
