@@ -14,7 +14,6 @@ import (
 
 	"github.com/metalplane/metalplane/httpapi"
 	"github.com/metalplane/metalplane/internal/apitest"
-	"github.com/metalplane/metalplane/internal/app"
 	"github.com/metalplane/metalplane/internal/benchcatalog"
 	"github.com/metalplane/metalplane/internal/testdb"
 	"github.com/metalplane/metalplane/sqlstore"
@@ -42,9 +41,6 @@ const benchClients = 8
 func benchEnv(b *testing.B, dsn string, hosts int, opts apitest.Options) *apitest.Env {
 	b.Helper()
 	opts.CatalogPath = benchcatalog.Write(b, hosts)
-	// The benchmarks measure the server flat out, far above the default
-	// rate limits.
-	opts.Edge = &app.EdgeLimits{}
 	env := apitest.Start(b, dsn, opts)
 	if err := env.DB.UpdateTeam(context.Background(), env.Team.ID, sqlstore.TeamUpdate{InstanceQuota: &hosts}); err != nil {
 		b.Fatalf("raise the quota to %d: %v", hosts, err)

@@ -81,8 +81,9 @@ type Options struct {
 	// BeforeAnswerFunc is the server's hook between a successful action
 	// and its answer (httpapi.Server.BeforeAnswerFunc).
 	BeforeAnswerFunc func(ctx context.Context, action string)
-	// Edge replaces serve's default limits on clients
-	// (app.DefaultEdgeLimits); &app.EdgeLimits{} limits nothing.
+	// Edge replaces the limits on clients. By default the server has
+	// serve's connection caps and no rate limits: tests send requests as
+	// fast as the machine allows, and the tests of the limits set them.
 	Edge *app.EdgeLimits
 	// SkipAudit skips the consistency audit after the test, for tests
 	// that put the database into states no request could (e.g. a status
@@ -111,6 +112,7 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 		periodic = -1
 	}
 	edge := app.DefaultEdgeLimits
+	edge.RateLimits = httpapi.RateLimits{}
 	if o.Edge != nil {
 		edge = *o.Edge
 	}
