@@ -39,6 +39,7 @@ var codeTable = map[Code]codeInfo{
 	"INVALID_SERVICE":                           {http.StatusNotFound, "The service does not exist."},
 	"INVALID_HTTP_METHOD":                       {http.StatusMethodNotAllowed, "Only POST is supported."},
 	"REQUEST_ENTITY_TOO_LARGE":                  {http.StatusRequestEntityTooLarge, "The request body is too large."},
+	"REQUEST_HEADER_FIELDS_TOO_LARGE":           {http.StatusRequestHeaderFieldsTooLarge, "The request headers are too large."},
 
 	// CreateInstances, seed page (ERRORS.md §4.1).
 	"INVALID_ZONE_NOT_FOUND":                               {http.StatusNotFound, "The zone does not exist."},

@@ -18,6 +18,8 @@ require (
 	github.com/zenlayer/zenlayercloud-sdk-go v0.2.44
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/crypto v0.59.0
+	golang.org/x/net v0.62.0
+	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.62.0
 )
 

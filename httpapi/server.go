@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/internal/limit"
 	"github.com/metalplane/metalplane/sqlstore"
 )
 
@@ -28,6 +29,12 @@ const DefaultMaxBodyBytes = 1 << 20
 
 // SignatureWindow is how far X-ZC-Timestamp may be from the server clock.
 const SignatureWindow = 300 * time.Second
+
+// MaxHeaderBytes bounds the request line and headers of an API request
+// (REQUEST_HEADER_FIELDS_TOO_LARGE, 431). The SDK sends well under 1 KiB.
+// The http.Server's own limit (internal/app) must be larger: beyond it Go
+// answers 431 itself, in plain text, before any handler runs.
+const MaxHeaderBytes = 16 << 10
 
 // Server answers API requests.
 type Server struct {
@@ -50,6 +57,11 @@ type Server struct {
 	// and before its answer is written. Tests slow answers down with it
 	// to lose them on purpose.
 	BeforeAnswerFunc func(ctx context.Context, action string)
+	// RateLimits are the token buckets in front of the API; the zero
+	// value limits nothing. Handler creates the buckets.
+	RateLimits RateLimits
+
+	limiters limiters
 }
 
 func (s *Server) now() time.Time {
@@ -66,12 +78,19 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Handler returns the HTTP handler of the API and /healthz.
+// Handler returns the HTTP handler of the API and /healthz, with fresh
+// rate-limit buckets: call it once per server. There is no ServeMux: it
+// would answer a path that is not clean (/api/v2/bmc/../ccs) with an
+// empty redirect; every path but /healthz gets the API's JSON answers.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", s.serveHealth)
-	mux.HandleFunc("/", s.serveAPI)
-	return mux
+	s.limiters = newLimiters(s.RateLimits)
+	return http.HandlerFunc(func(w http.ResponseWriter, hr *http.Request) {
+		if hr.URL.Path == "/healthz" {
+			s.serveHealth(w, hr)
+			return
+		}
+		s.serveAPI(w, hr)
+	})
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
@@ -94,6 +113,8 @@ type request struct {
 	caller    metalplane.Caller
 	signature string // "" for bearer tokens
 	source    string // the client's address (sourceOf)
+	// limitKey names the caller's rate-limit bucket once authenticated.
+	limitKey string
 	// claim is a signed mutating request's claim on its signature; the
 	// handler sets the answer it stores (storeAnswer).
 	claim  *sqlstore.Replay
@@ -115,10 +136,12 @@ func (r *request) storeAnswer(v any) error {
 	return nil
 }
 
-// serveAPI checks, in order: method, service, content type, body size,
-// action, version, authentication; then it runs the action. Every failure
-// answers the JSON error envelope (PROTOCOL.md §6: clients cannot read
-// anything else).
+// serveAPI checks, in order: the source's rate limits, header size,
+// method, service, content type, declared body size, action, version and
+// everything of the authentication that does not need the body; then it
+// reads the body, checks the signature and the caller's rate limit, and
+// runs the action. Every failure answers the JSON error envelope
+// (PROTOCOL.md §6: clients cannot read anything else).
 func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 	start := time.Now()
 	req := &request{ctx: hr.Context(), id: metalplane.NewRequestID(), source: sourceOf(hr), server: s}
@@ -138,6 +161,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		if code == "INTERNAL_SERVER_ERROR" {
 			s.logger().Error("internal error", "requestId", req.id, "action", req.action, "err", err)
 		}
+		if code.Status() == http.StatusUnauthorized {
+			s.limiters.authFailures.Spend(limit.Source(hr.RemoteAddr))
+		}
 		writeError(w, req.id, err)
 	}
 	s.logger().Info("request", "requestId", req.id, "service", req.service, "action", req.action, "version", req.version,
@@ -146,8 +172,17 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 
 // handle serves the request up to its answer: the payload to answer and,
 // for a signed mutating request, the written claim whose answer it is, or
-// the error to answer.
+// the error to answer. Nothing is read from the body until the request is
+// known to be acceptable but for its signature, and nothing is done until
+// the caller's rate limit allows it: a 429 always means nothing was done,
+// so the SDK's resend of the same bytes (PROTOCOL.md §7) is safe.
 func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) ([]byte, *sqlstore.Replay, error) {
+	if err := s.limiters.admitSource(limit.Source(hr.RemoteAddr)); err != nil {
+		return nil, nil, err
+	}
+	if n := headerBytes(hr); n > MaxHeaderBytes {
+		return nil, nil, metalplane.Errorf("REQUEST_HEADER_FIELDS_TOO_LARGE", "The request line and headers take %d bytes; at most %d are accepted.", n, MaxHeaderBytes)
+	}
 	if hr.Method != http.MethodPost {
 		return nil, nil, metalplane.Errorf("INVALID_HTTP_METHOD", "Method %s is not allowed; use POST.", hr.Method)
 	}
@@ -162,26 +197,46 @@ func (s *Server) handle(hr *http.Request, req *request, w http.ResponseWriter) (
 	if mt, _, err := mime.ParseMediaType(hr.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return nil, nil, metalplane.Errorf("INVALID_PARAMETER", "Content-Type must be application/json.")
 	}
-	limit := s.MaxBodyBytes
-	if limit == 0 {
-		limit = DefaultMaxBodyBytes
+	maxBody := s.MaxBodyBytes
+	if maxBody == 0 {
+		maxBody = DefaultMaxBodyBytes
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, hr.Body, limit))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, nil, metalplane.Errorf("REQUEST_ENTITY_TOO_LARGE", "The request body exceeds %d bytes.", limit)
-		}
-		return nil, nil, metalplane.Errorf("INVALID_PARAMETER", "The request body could not be read.")
+	tooLarge := metalplane.Errorf("REQUEST_ENTITY_TOO_LARGE", "The request body exceeds %d bytes.", maxBody)
+	if hr.ContentLength > maxBody {
+		return nil, nil, tooLarge
 	}
-	req.body = body
 	req.action = hr.Header.Get("X-ZC-Action")
 	req.version = hr.Header.Get("X-ZC-Version")
 	act, err := findAction(service, req.action, req.version)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.authenticate(hr, req); err != nil {
+	signed, err := s.authorize(hr, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A chunked body declares no length: MaxBytesReader stops it at the
+	// limit.
+	body, err := io.ReadAll(http.MaxBytesReader(w, hr.Body, maxBody))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, nil, tooLarge
+		}
+		return nil, nil, metalplane.Errorf("INVALID_PARAMETER", "The request body could not be read.")
+	}
+	req.body = body
+	// The server's ReadTimeout bounds the reading of headers and body.
+	// Past it, the action must not be cut short: Go cancels the request's
+	// context when a read deadline passes while the handler runs, and a
+	// cancelled context means a lost answer to writeAnswer.
+	http.NewResponseController(w).SetReadDeadline(time.Time{}) // unsupported by some test writers: nothing to clear
+	if signed != nil {
+		if err := verifySignature(hr, req, signed); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := s.limiters.admitCaller(req.limitKey); err != nil {
 		return nil, nil, err
 	}
 	switch {
@@ -263,7 +318,11 @@ type errorEnvelope struct {
 	Message   string          `json:"message"`
 }
 
+// writeError writes the error envelope. Like an answer, it gets a write
+// deadline of its own: the server's WriteTimeout counts from the end of
+// the request's headers, and a long action may have used it up.
 func writeError(w http.ResponseWriter, requestID string, err error) {
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerWriteTimeout)) // unsupported by some test writers: then unbounded
 	code := metalplane.ErrorCode(err)
 	body, _ := json.Marshal(errorEnvelope{RequestID: requestID, Code: code, Message: metalplane.ErrorMessage(err)})
 	w.Header().Set("Content-Type", "application/json")

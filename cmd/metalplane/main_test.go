@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/metalplane/metalplane/internal/app"
+	"github.com/metalplane/metalplane/internal/limit"
 	"github.com/metalplane/metalplane/internal/testdb"
 	"github.com/metalplane/metalplane/sqlstore"
 )
@@ -547,6 +548,20 @@ func TestParseServe(t *testing.T) {
 				t.Errorf("got %q %q", a.TLSCert, a.TLSKey)
 			}
 		}},
+		{name: "edge limits on by default", check: func(t *testing.T, c *ServeConfig) {
+			if got := c.AppConfig(nil).Edge; got != app.DefaultEdgeLimits || got.RateLimits.PerKey.PerSecond == 0 || got.MaxConnectionsPerSource == 0 {
+				t.Errorf("got %+v, want app.DefaultEdgeLimits, every limit on", got)
+			}
+		}},
+		{name: "edge limits from flags and environment", env: map[string]string{"METALPLANE_RATE_LIMIT_KEY": "5", "METALPLANE_MAX_CONNECTIONS": "0"},
+			args: []string{"--rate-limit-key-burst", "7", "--max-connections-per-source", "9", "--rate-limit-auth-failures", "0"}, check: func(t *testing.T, c *ServeConfig) {
+				e := c.AppConfig(nil).Edge
+				if e.RateLimits.PerKey != (limit.Rate{PerSecond: 5, Burst: 7}) || e.MaxConnections != 0 || e.MaxConnectionsPerSource != 9 || e.RateLimits.AuthFailures.PerSecond != 0 {
+					t.Errorf("got %+v, want the flags' and environment's values", e)
+				}
+			}},
+		{name: "rate without burst", args: []string{"--rate-limit-source-burst", "0"}, wantErr: true},
+		{name: "negative connection cap", args: []string{"--max-connections", "-1"}, wantErr: true},
 		{name: "bad boolean in environment", env: map[string]string{"METALPLANE_NO_MIGRATE": "maybe"}, wantErr: true},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: true},
 		{name: "bad log format", env: map[string]string{"METALPLANE_LOG_FORMAT": "xml"}, wantErr: true},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/internal/app"
+	"github.com/metalplane/metalplane/internal/limit"
 	"github.com/metalplane/metalplane/provision"
 )
 
@@ -46,6 +47,36 @@ type ServeConfig struct {
 	// Provision holds the provisioning settings (driver, simulated step
 	// delays, worker counts). See ProvisionFlags for how to add one.
 	Provision ProvisionFlags
+	// Edge holds the connection caps and rate limits.
+	Edge app.EdgeLimits
+}
+
+// registerEdgeFlags defines the flags of the limits on clients, defaulting
+// to app.DefaultEdgeLimits.
+func registerEdgeFlags(fs *flag.FlagSet, e *app.EdgeLimits) {
+	d := app.DefaultEdgeLimits
+	fs.IntVar(&e.MaxConnections, "max-connections", d.MaxConnections, "open connections at most; further clients wait (0: no cap)")
+	fs.IntVar(&e.MaxConnectionsPerSource, "max-connections-per-source", d.MaxConnectionsPerSource, "open connections at most from one IPv4 address or IPv6 /64; further ones are closed at once (0: no cap)")
+	rateFlags := func(name, what string, r *limit.Rate, def limit.Rate) {
+		fs.Float64Var(&r.PerSecond, name, def.PerSecond, what+" per second, per replica (0: no limit)")
+		fs.IntVar(&r.Burst, name+"-burst", def.Burst, "how many of --"+name+" may come at once")
+	}
+	rateFlags("rate-limit-key", "API requests of one access key or bearer token", &e.RateLimits.PerKey, d.RateLimits.PerKey)
+	rateFlags("rate-limit-source", "API requests from one IPv4 address or IPv6 /64", &e.RateLimits.PerSource, d.RateLimits.PerSource)
+	rateFlags("rate-limit-auth-failures", "failed authentications (401) from one IPv4 address or IPv6 /64; beyond them all its requests get 429", &e.RateLimits.AuthFailures, d.RateLimits.AuthFailures)
+}
+
+// checkEdgeFlags refuses limits that make no sense.
+func checkEdgeFlags(e app.EdgeLimits) error {
+	if e.MaxConnections < 0 || e.MaxConnectionsPerSource < 0 {
+		return errors.New("--max-connections and --max-connections-per-source must not be negative")
+	}
+	for name, r := range map[string]limit.Rate{"rate-limit-key": e.RateLimits.PerKey, "rate-limit-source": e.RateLimits.PerSource, "rate-limit-auth-failures": e.RateLimits.AuthFailures} {
+		if r.PerSecond < 0 || (r.PerSecond > 0 && r.Burst < 1) {
+			return fmt.Errorf("--%s must not be negative, and --%s-burst must be at least 1 when it is set", name, name)
+		}
+	}
+	return nil
 }
 
 // ProvisionFlags are the provisioning settings of serve. Each flag also
@@ -103,6 +134,7 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		BMCTimeout:          c.Provision.BMCTimeout,
 		PowerSyncInterval:   powerSyncInterval(c.Provision.PowerSyncInterval),
 		Getenv:              c.Getenv,
+		Edge:                c.Edge,
 	}
 }
 
@@ -131,6 +163,7 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests and provisioning steps in flight (a step still running then is cancelled and its job handed back)")
 	registerSecretKeyFlag(fs, &cfg.SecretKeyFile)
 	registerProvisionFlags(fs, &cfg.Provision)
+	registerEdgeFlags(fs, &cfg.Edge)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: metalplane serve [flags]\n\nRuns the API server. METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET,\nwhen both are set, become the demo team's access key.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -162,6 +195,9 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	}
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return nil, fmt.Errorf("--log-format must be text or json, got %q", cfg.LogFormat)
+	}
+	if err := checkEdgeFlags(cfg.Edge); err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

@@ -101,6 +101,10 @@ type Options struct {
 	// PowerSyncInterval, when positive, runs the power sync in the
 	// background; by default tests call Provisioner.SyncPower.
 	PowerSyncInterval time.Duration
+	// Edge replaces the limits on clients. By default the server has
+	// serve's connection caps and no rate limits: tests send requests as
+	// fast as the machine allows, and the tests of the limits set them.
+	Edge *app.EdgeLimits
 	// SkipAudit skips the consistency audit after the test, for tests
 	// that put the database into states no request could (e.g. a status
 	// forced in SQL).
@@ -131,6 +135,11 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if powerSync <= 0 {
 		powerSync = -1
 	}
+	edge := app.DefaultEdgeLimits
+	edge.RateLimits = httpapi.RateLimits{}
+	if o.Edge != nil {
+		edge = *o.Edge
+	}
 	ctx := context.Background()
 	dataDir := t.TempDir()
 	a, err := app.Open(ctx, app.Config{
@@ -138,6 +147,7 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
 		PeriodicInterval: periodic, PowerSyncInterval: powerSync, BMCTimeout: o.BMCTimeout, BMCPollInterval: o.BMCPollInterval,
 		MaxAttempts: o.MaxAttempts, RetryBase: o.RetryBase,
+		Edge: edge,
 	})
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/httpapi"
+	"github.com/metalplane/metalplane/internal/limit"
 	"github.com/metalplane/metalplane/provision"
 	"github.com/metalplane/metalplane/provision/sim"
 	"github.com/metalplane/metalplane/sqlstore"
@@ -72,7 +73,26 @@ type Config struct {
 	// Getenv reads the variables a catalog names for BMC passwords;
 	// nil = os.Getenv.
 	Getenv func(string) string
+	// Edge holds the limits on clients (docs/security.md); the zero
+	// value limits nothing.
+	Edge EdgeLimits
 }
+
+// EdgeLimits bound what clients can take from the server.
+type EdgeLimits struct {
+	// MaxConnections caps the open connections; further clients wait in
+	// the kernel's accept queue. 0 = no cap.
+	MaxConnections int
+	// MaxConnectionsPerSource caps the open connections from one source
+	// address (an IPv4 address or an IPv6 /64); further ones are closed
+	// at once. 0 = no cap.
+	MaxConnectionsPerSource int
+	// RateLimits are the API's token buckets.
+	RateLimits httpapi.RateLimits
+}
+
+// DefaultEdgeLimits are serve's defaults: generous for any real client.
+var DefaultEdgeLimits = EdgeLimits{MaxConnections: 4096, MaxConnectionsPerSource: 256, RateLimits: httpapi.DefaultRateLimits}
 
 // DefaultSimStepDelay makes a simulated provision take about three seconds
 // end to end: long enough to watch PENDING → CREATING → RUNNING.
@@ -205,7 +225,7 @@ func (a *App) setup(ctx context.Context) error {
 	}
 	a.Provisioner = p
 	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue,
-		EnqueueLifecycle: p.EnqueueLifecycle}
+		EnqueueLifecycle: p.EnqueueLifecycle, RateLimits: cfg.Edge.RateLimits}
 	return nil
 }
 
@@ -300,8 +320,35 @@ func (a *App) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	a.http = &http.Server{Handler: a.API.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		ErrorLog: slog.NewLogLogger(a.Config.Logger.Handler(), slog.LevelWarn)}
+	ln = limit.Listener(ln, a.Config.Edge.MaxConnections, a.Config.Edge.MaxConnectionsPerSource)
+	a.http = &http.Server{
+		Handler: a.API.Handler(),
+		// Clients send their headers at once; 10 s covers a slow link
+		// and bounds how long a silent connection holds its slot.
+		ReadHeaderTimeout: 10 * time.Second,
+		// Headers and a body of at most 1 MiB: 30 s is 35 KB/s. The
+		// handler lifts the deadline once the body is read, so that a
+		// long action is not cut short.
+		ReadTimeout: 30 * time.Second,
+		// A backstop only: API answers and errors set a write deadline of
+		// their own just before writing (httpapi's answerWriteTimeout,
+		// 3 s), since this one counts from the end of the headers and a
+		// long action would eat into it.
+		WriteTimeout: time.Minute,
+		// Longer than the 90 s after which Go's http.Transport (the SDK's,
+		// Terraform's) drops an idle connection, so that clients close
+		// first: a POST sent on a connection the server is closing at
+		// that moment fails, and Go does not resend a POST.
+		IdleTimeout: 2 * time.Minute,
+		// Four times what the API accepts, so that headers between the two
+		// are answered by httpapi in the JSON envelope (431); only beyond
+		// this does Go answer in plain text. Small, since a client can
+		// hold this much per connection for ReadHeaderTimeout.
+		MaxHeaderBytes: 4 * httpapi.MaxHeaderBytes,
+		// OPTIONS * goes to the API like any other method (405 in JSON).
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(a.Config.Logger.Handler(), slog.LevelWarn),
+	}
 	certFile, keyFile := a.Config.TLSCert, a.Config.TLSKey
 	if a.Config.SelfSignedTLS && certFile == "" {
 		certFile, keyFile, err = ensureSelfSignedCert(a.Config.DataDir)
