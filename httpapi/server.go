@@ -31,10 +31,11 @@ const DefaultMaxBodyBytes = 1 << 20
 const SignatureWindow = 300 * time.Second
 
 // MaxHeaderBytes bounds the request line and headers of an API request
-// (REQUEST_HEADER_FIELDS_TOO_LARGE, 431). The SDK sends well under 1 KiB.
-// The http.Server's own limit (internal/app) must be larger: beyond it Go
+// (REQUEST_HEADER_FIELDS_TOO_LARGE, 431). The SDK sends well under 1 KiB;
+// 8 KiB is also what common proxies accept in a header line. The
+// http.Server's own limit (internal/app) must be larger: beyond it Go
 // answers 431 itself, in plain text, before any handler runs.
-const MaxHeaderBytes = 16 << 10
+const MaxHeaderBytes = 8 << 10
 
 // Server answers API requests.
 type Server struct {

@@ -17,6 +17,15 @@
 //	go run ./cmd/metalplane serve --catalog bench.yaml
 //	go run ./cmd/metalplane admin quota set --team demo --instances 200000
 //
+// With --slow-clients N it also measures what unauthenticated clients that
+// hold request bodies cost: the callers run once alone, then beside N
+// clients that declare a large body and trickle it, and with --server-pid
+// the server's memory is read from /proc throughout:
+//
+//	go run ./cmd/mploadgen --endpoint http://127.0.0.1:8080 --data-dir ./metalplane-data \
+//	    --duration 20s --concurrency 4 --rate 50 --slow-clients 400 --slow-source 127.0.0.2 \
+//	    --server-pid $(pgrep -x metalplane)
+//
 // See docs/performance.md.
 package main
 
@@ -74,6 +83,23 @@ type config struct {
 	// hosts instead of sending anything.
 	WriteCatalog string
 	Hosts        int
+	// Rate paces the signed callers to this many requests per second in
+	// all (0: as fast as they are answered).
+	Rate float64
+	// Slow clients (slow.go): with SlowClients > 0 the signed callers run
+	// twice, alone and beside them.
+	SlowClients   int
+	SlowBody      int
+	SlowHeaders   int
+	SlowRate      int
+	SlowSource    string
+	SlowReconnect time.Duration
+	SlowSettle    time.Duration
+	// ServerPID is the `metalplane serve` process whose memory is read.
+	ServerPID int
+	// SlowOnly makes this process the slow clients of another mploadgen
+	// (slow.go): it runs them until its standard input closes.
+	SlowOnly bool
 }
 
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
@@ -95,6 +121,16 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "time limit of one request")
 	fs.StringVar(&c.WriteCatalog, "write-catalog", "", "write a benchmark catalog (--hosts M6C hosts in SEL-A) to this file and exit")
 	fs.IntVar(&c.Hosts, "hosts", 100_000, "hosts of the --write-catalog catalog")
+	fs.Float64Var(&c.Rate, "rate", 0, "requests per second of all callers together (0: each sends again as soon as answered)")
+	fs.IntVar(&c.SlowClients, "slow-clients", 0, "unsigned clients that hold request bodies; the callers then run alone, then beside them")
+	fs.IntVar(&c.SlowBody, "slow-body", 1<<20-1, "Content-Length the slow clients declare")
+	fs.IntVar(&c.SlowHeaders, "slow-headers", 0, "instead of a body, the slow clients send this many bytes of headers at once and never end them")
+	fs.IntVar(&c.SlowRate, "slow-rate", 1024, "body bytes per second each slow client sends")
+	fs.StringVar(&c.SlowSource, "slow-source", "", "local IP address the slow clients connect from (e.g. 127.0.0.2, so that they are another source than the callers)")
+	fs.DurationVar(&c.SlowReconnect, "slow-reconnect", 100*time.Millisecond, "pause of a slow client between a connection's end and the next")
+	fs.DurationVar(&c.SlowSettle, "slow-settle", 3*time.Second, "time the slow clients run before the callers start beside them")
+	fs.BoolVar(&c.SlowOnly, "slow-only", false, "run only the slow clients, until standard input closes (mploadgen starts itself so for --slow-clients)")
+	fs.IntVar(&c.ServerPID, "server-pid", 0, "PID of the metalplane serve process, whose VmRSS is read from /proc (e.g. $(pgrep -x metalplane))")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -109,6 +145,8 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("--requests must not be negative")
 	case c.Requests == 0 && c.Duration <= 0:
 		return nil, errors.New("--duration must be positive, or give --requests")
+	case c.Rate < 0 || c.SlowClients < 0 || c.SlowBody < 0 || c.SlowHeaders < 0 || c.SlowRate < 1:
+		return nil, errors.New("--rate, --slow-clients, --slow-body and --slow-headers must not be negative, --slow-rate must be positive")
 	}
 	if c.NamePrefix == "" {
 		c.NamePrefix = "lg" + strconv.FormatInt(time.Now().Unix(), 36)
@@ -160,6 +198,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return os.WriteFile(c.WriteCatalog, data, 0o644)
 	}
+	if c.SlowOnly {
+		return runSlowOnly(ctx, c, stdout)
+	}
 	id, secret, err := credentials(getenv, c.DataDir)
 	if err != nil {
 		return err
@@ -172,51 +213,143 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	client := &httpapi.Client{Endpoint: c.Endpoint, Service: "bmc", Version: httpapi.BMCVersion2026,
 		AccessKeyID: id, AccessKeySecret: secret, HTTPClient: &http.Client{Transport: tr}}
 
+	fmt.Fprintf(stderr, "mploadgen: CreateInstances amount=%d %s/%s to %s, %d in flight, names %s-N\n",
+		c.Amount, c.Zone, c.InstanceType, c.Endpoint, c.Concurrency, c.NamePrefix)
+	var rss *rssSampler
+	if c.ServerPID > 0 {
+		rss = &rssSampler{pid: c.ServerPID}
+		if _, _, err := readRSS(c.ServerPID); err != nil {
+			return fmt.Errorf("--server-pid: %w", err)
+		}
+		sampleCtx, stopSampling := context.WithCancel(ctx)
+		defer stopSampling()
+		go rss.run(sampleCtx)
+		time.Sleep(200 * time.Millisecond)
+		peak, _ := rss.takePeak()
+		fmt.Fprintf(stdout, "server RSS    %.1f MB before the run\n", mb(peak))
+		rss.serverCPU, _ = cpuSeconds(c.ServerPID)
+		rss.selfCPU, _ = cpuSeconds(os.Getpid())
+	}
+	var seq atomic.Int64
+	if c.SlowClients == 0 {
+		callers(ctx, c, client, &seq).report(stdout, c)
+		reportRSS(stdout, rss, "during the run")
+		return nil
+	}
+
+	fmt.Fprintln(stdout, "== signed callers alone")
+	alone := callers(ctx, c, client, &seq)
+	alone.report(stdout, c)
+	reportRSS(stdout, rss, "while the callers ran alone")
+
+	slow, err := startSlowProcess(c, stderr)
+	if err != nil {
+		return err
+	}
+	defer slow.stop()
+	sleep(ctx, c.SlowSettle)
+	reportRSS(stdout, rss, "while the slow clients settled")
+	fmt.Fprintf(stdout, "== signed callers beside %d slow clients\n", c.SlowClients)
+	beside := callers(ctx, c, client, &seq)
+	beside.report(stdout, c)
+	reportRSS(stdout, rss, "while the callers ran beside the slow clients")
+	report, err := slow.stop()
+	if err != nil {
+		return fmt.Errorf("slow clients: %w", err)
+	}
+	stdout.Write(report)
+	if len(alone.latencies) > 0 && len(beside.latencies) > 0 {
+		fmt.Fprintf(stdout, "p99 beside / alone  %.2f\n", quantileMs(beside.latencies, 0.99)/quantileMs(alone.latencies, 0.99))
+	}
+	if rss != nil {
+		if _, hwm, err := readRSS(c.ServerPID); err == nil {
+			fmt.Fprintf(stdout, "server VmHWM  %.1f MB (the process's peak since it started)\n", mb(hwm))
+		}
+	}
+	return nil
+}
+
+// phase is one run of the signed callers.
+type phase struct {
+	elapsed   time.Duration
+	latencies []time.Duration // sorted
+	ok        int
+	errs      map[string]int
+}
+
+// callers runs c.Concurrency signed callers for c.Duration (or
+// c.Requests requests), paced to c.Rate when set.
+func callers(ctx context.Context, c *config, client *httpapi.Client, seq *atomic.Int64) phase {
+	var budget atomic.Int64
+	budget.Store(int64(c.Requests))
 	if c.Requests == 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.Duration)
 		defer cancel()
 	}
-	fmt.Fprintf(stderr, "mploadgen: CreateInstances amount=%d %s/%s to %s, %d in flight, names %s-N\n",
-		c.Amount, c.Zone, c.InstanceType, c.Endpoint, c.Concurrency, c.NamePrefix)
-
-	var seq atomic.Int64
+	var pace <-chan time.Time
+	if c.Rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / c.Rate))
+		defer t.Stop()
+		pace = t.C
+	}
 	results := make([]result, c.Concurrency)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range results {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[w] = worker(ctx, c, client, &seq)
-		}()
+		wg.Go(func() { results[w] = worker(ctx, c, client, seq, &budget, pace) })
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-
-	var all []time.Duration
-	ok := 0
-	errs := map[string]int{}
+	p := phase{elapsed: time.Since(start), errs: map[string]int{}}
 	for _, r := range results {
-		all = append(all, r.latencies...)
-		ok += r.ok
+		p.latencies = append(p.latencies, r.latencies...)
+		p.ok += r.ok
 		for code, n := range r.errs {
-			errs[code] += n
+			p.errs[code] += n
 		}
 	}
-	report(stdout, c, elapsed, all, ok, errs)
-	return nil
+	slices.Sort(p.latencies)
+	return p
 }
+
+func (p phase) report(w io.Writer, c *config) { report(w, c, p.elapsed, p.latencies, p.ok, p.errs) }
+
+// reportRSS prints the server's peak memory since the last report, and the
+// CPU time the server and this process used in that time.
+func reportRSS(w io.Writer, rss *rssSampler, when string) {
+	if rss == nil {
+		return
+	}
+	peak, err := rss.takePeak()
+	if err != nil {
+		fmt.Fprintf(w, "server RSS    unreadable: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "server RSS    %.1f MB at most %s\n", mb(peak), when)
+	server, _ := cpuSeconds(rss.pid)
+	self, _ := cpuSeconds(os.Getpid())
+	fmt.Fprintf(w, "CPU time      server %.1f s, mploadgen %.1f s\n", server-rss.serverCPU, self-rss.selfCPU)
+	rss.serverCPU, rss.selfCPU = server, self
+}
+
+func mb(kib int64) float64 { return float64(kib) / 1024 }
 
 // worker sends requests until the context ends or the request budget is
 // spent. A request cut short by the end of the run is not counted.
-func worker(ctx context.Context, c *config, client *httpapi.Client, seq *atomic.Int64) result {
+func worker(ctx context.Context, c *config, client *httpapi.Client, seq, budget *atomic.Int64, pace <-chan time.Time) result {
 	r := result{errs: map[string]int{}}
 	for ctx.Err() == nil {
-		n := seq.Add(1)
-		if c.Requests > 0 && n > int64(c.Requests) {
+		if c.Requests > 0 && budget.Add(-1) < 0 {
 			break
 		}
+		if pace != nil {
+			select {
+			case <-ctx.Done():
+				return r
+			case <-pace:
+			}
+		}
+		n := seq.Add(1)
 		name := fmt.Sprintf("%s-%d", c.NamePrefix, n)
 		if c.Amount > 1 {
 			name += "-[1,3]"

@@ -92,7 +92,7 @@ type EdgeLimits struct {
 }
 
 // DefaultEdgeLimits are serve's defaults: generous for any real client.
-var DefaultEdgeLimits = EdgeLimits{MaxConnections: 4096, MaxConnectionsPerSource: 256, RateLimits: httpapi.DefaultRateLimits}
+var DefaultEdgeLimits = EdgeLimits{MaxConnections: 2048, MaxConnectionsPerSource: 256, RateLimits: httpapi.DefaultRateLimits}
 
 // DefaultSimStepDelay makes a simulated provision take about three seconds
 // end to end: long enough to watch PENDING → CREATING → RUNNING.
@@ -340,11 +340,12 @@ func (a *App) Start(ctx context.Context) error {
 		// first: a POST sent on a connection the server is closing at
 		// that moment fails, and Go does not resend a POST.
 		IdleTimeout: 2 * time.Minute,
-		// Four times what the API accepts, so that headers between the two
-		// are answered by httpapi in the JSON envelope (431); only beyond
-		// this does Go answer in plain text. Small, since a client can
-		// hold this much per connection for ReadHeaderTimeout.
-		MaxHeaderBytes: 4 * httpapi.MaxHeaderBytes,
+		// Twice what the API accepts, so that headers between the two are
+		// answered by httpapi in the JSON envelope (431); only beyond this
+		// (plus Go's 4 KiB of slack) does Go answer in plain text. Small,
+		// since any client can make the server hold this much on each of
+		// its connections for ReadHeaderTimeout (docs/security.md).
+		MaxHeaderBytes: 2 * httpapi.MaxHeaderBytes,
 		// OPTIONS * goes to the API like any other method (405 in JSON).
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     slog.NewLogLogger(a.Config.Logger.Handler(), slog.LevelWarn),
