@@ -338,7 +338,8 @@ func (a *App) Start(ctx context.Context) error {
 		// Longer than the 90 s after which Go's http.Transport (the SDK's,
 		// Terraform's) drops an idle connection, so that clients close
 		// first: a POST sent on a connection the server is closing at
-		// that moment fails, and Go does not resend a POST.
+		// that moment can fail, and Go resends a POST only when it can
+		// tell that none of it reached the server.
 		IdleTimeout: 2 * time.Minute,
 		// Twice what the API accepts, so that headers between the two are
 		// answered by httpapi in the JSON envelope (431); only beyond this
