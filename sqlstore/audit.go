@@ -78,6 +78,14 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 			},
 		},
 		{
+			// An address has one holder: an instance (its primary address)
+			// or another resource (held_by), never both.
+			query: `SELECT address, instance_id, held_by FROM public_ips WHERE instance_id IS NOT NULL AND held_by IS NOT NULL`,
+			say: func(c []string) string {
+				return fmt.Sprintf("public address %s is held both by instance %s and by %s", c[0], c[1], c[2])
+			},
+		},
+		{
 			// And every address a live instance shows must be held for it.
 			query: `SELECT i.id, a.address FROM instances i
 				JOIN (SELECT id, public_ipv4 AS address FROM instances WHERE public_ipv4 <> ''

@@ -192,7 +192,7 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	if len(hosts) < plan.Amount {
 		return metalplane.Errorf("RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT", "Only %d %s hosts are free in %s.", len(hosts), plan.Type.ID, plan.Zone.ID)
 	}
-	ipv4, err := db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
+	ipv4, err := db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND held_by IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
 		plan.Zone.ID, 4, false, plan.Amount)
 	if err != nil {
 		return fmt.Errorf("pick IPv4: %w", err)
@@ -202,7 +202,7 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	}
 	ipv6 := make([]string, plan.Amount)
 	if plan.EnableIPv6 {
-		if ipv6, err = db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
+		if ipv6, err = db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND held_by IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
 			plan.Zone.ID, 6, false, plan.Amount); err != nil {
 			return fmt.Errorf("pick IPv6: %w", err)
 		}
