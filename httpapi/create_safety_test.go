@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 
@@ -95,15 +96,7 @@ func TestConcurrentCreatesNeverOversell(t *testing.T) {
 		}
 		after, _ := env.DB.FindTeam(ctx, env.Team.ID)
 		sum, _ := env.DB.LedgerSum(ctx, env.Team.ID)
-		offer, _ := env.App.Catalog.FindOffer("SEL-A", "M6C")
-		quote, err := metalplane.PriceOf(metalplane.PriceInput{Offer: offer, ChargeType: "PREPAID", Period: 1, InternetChargeType: "ByBandwidth", BandwidthMbps: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		price, err := quote.Total()
-		if err != nil {
-			t.Fatal(err)
-		}
+		price := prepaidMonthOfM6C(t, env)
 		if before.Balance-after.Balance != 10*price || sum != after.Balance {
 			t.Fatalf("balance %s → %s (ledger %s), want a drop of exactly 10 × %s", before.Balance, after.Balance, sum, price)
 		}
@@ -116,4 +109,126 @@ func asAPIError(err error, target **httpapi.APIError) bool {
 		*target = e
 	}
 	return ok
+}
+
+// TestConcurrentCreatesKeepQuotaBalanceAndVouchers races purchases of one
+// team for its last instances of quota, its last money and its last POC
+// vouchers: exactly as many succeed as each allows, the rest get the
+// documented refusal, and the audit is clean. On PostgreSQL the team's row
+// is locked only at the end of a purchase (sqlstore/create.go), so this is
+// what proves the late lock still decides every race.
+func TestConcurrentCreatesKeepQuotaBalanceAndVouchers(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		ctx := context.Background()
+		price := prepaidMonthOfM6C(t, env)
+		prepaid := func(name string) map[string]any {
+			return map[string]any{"zoneId": "SEL-A", "instanceChargeType": "PREPAID", "instanceChargePrepaid": map[string]any{"period": 1},
+				"instanceTypeId": "M6C", "internetChargeType": "ByBandwidth", "instanceName": name}
+		}
+		// race sends n purchases at once and counts the outcomes by code.
+		race := func(n int, body func(i int) map[string]any) map[string]int {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			codes := map[string]int{}
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					var out createResponse
+					err := env.BMC().Call(ctx, "CreateInstances", body(i), &out)
+					code := "ok"
+					var apiErr *httpapi.APIError
+					if err != nil {
+						code = err.Error()
+						if asAPIError(err, &apiErr) {
+							code = string(apiErr.Code)
+						}
+					}
+					mu.Lock()
+					codes[code]++
+					mu.Unlock()
+				}()
+			}
+			wg.Wait()
+			return codes
+		}
+		audit := func(stage string) {
+			t.Helper()
+			if problems, err := env.DB.Audit(ctx); err != nil || len(problems) > 0 {
+				t.Fatalf("%s: audit: %v %q", stage, err, problems)
+			}
+		}
+
+		// Quota: 3 instances live, quota 10, 20 buyers of one.
+		for i := range 3 {
+			if err := env.BMC().Call(ctx, "CreateInstances", map[string]any{"zoneId": "SEL-A", "instanceChargeType": "POSTPAID", "instanceTypeId": "M6C",
+				"internetChargeType": "ByBandwidth", "instanceName": fmt.Sprintf("first-%d", i)}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		quota := 10
+		if err := env.DB.UpdateTeam(ctx, env.Team.ID, sqlstore.TeamUpdate{InstanceQuota: &quota}); err != nil {
+			t.Fatal(err)
+		}
+		got := race(20, func(i int) map[string]any { return prepaid(fmt.Sprintf("quota-%d", i)) })
+		if want := map[string]int{"ok": 7, "OPERATION_DENIED_INSTANCE_QUOTA_EXCEED": 13}; !maps.Equal(got, want) {
+			t.Fatalf("quota race: got %v, want %v", got, want)
+		}
+		audit("after the quota race")
+
+		// Balance: room for exactly 4 more PREPAID purchases.
+		quota = 1000
+		if err := env.DB.UpdateTeam(ctx, env.Team.ID, sqlstore.TeamUpdate{InstanceQuota: &quota}); err != nil {
+			t.Fatal(err)
+		}
+		team, _ := env.DB.FindTeam(ctx, env.Team.ID)
+		if excess := team.Balance - 4*price - price/2; excess > 0 {
+			if err := env.DB.AddLedgerEntry(ctx, metalplane.LedgerEntry{TeamID: env.Team.ID, Amount: -excess, Kind: metalplane.LedgerDebit, Note: "test: leave 4.5 purchases"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = race(12, func(i int) map[string]any { return prepaid(fmt.Sprintf("money-%d", i)) })
+		if want := map[string]int{"ok": 4, "OPERATION_DENIED_BALANCE_INSUFFICIENT": 8}; !maps.Equal(got, want) {
+			t.Fatalf("balance race: got %v, want %v", got, want)
+		}
+		if team, _ = env.DB.FindTeam(ctx, env.Team.ID); team.Balance != price/2 {
+			t.Fatalf("balance after the race: %s, want %s", team.Balance, price/2)
+		}
+		audit("after the balance race")
+
+		// POC vouchers: 2 left, 10 buyers who use one (a voucher pays the
+		// instance, so the low balance does not matter).
+		vouchers := 2
+		if err := env.DB.UpdateTeam(ctx, env.Team.ID, sqlstore.TeamUpdate{PocVouchers: &vouchers}); err != nil {
+			t.Fatal(err)
+		}
+		got = race(10, func(i int) map[string]any {
+			b := prepaid(fmt.Sprintf("voucher-%d", i))
+			b["marketingOptions"] = map[string]any{"usePocVoucher": true}
+			return b
+		})
+		if got["ok"] != 2 || got["ok"]+got["OPERATION_DENIED_POC_VOUCHER_NOT_FOUND"] != 10 {
+			t.Fatalf("voucher race: got %v, want 2 ok and 8 OPERATION_DENIED_POC_VOUCHER_NOT_FOUND", got)
+		}
+		if team, _ = env.DB.FindTeam(ctx, env.Team.ID); team.PocVouchers != 0 {
+			t.Fatalf("vouchers after the race: %d, want 0", team.PocVouchers)
+		}
+		audit("after the voucher race")
+	})
+}
+
+// prepaidMonthOfM6C is what one month of one M6C in SEL-A costs PREPAID
+// (1 Mbps ByBandwidth), the purchases of these tests.
+func prepaidMonthOfM6C(t *testing.T, env *apitest.Env) metalplane.Money {
+	t.Helper()
+	offer, _ := env.App.Catalog.FindOffer("SEL-A", "M6C")
+	quote, err := metalplane.PriceOf(metalplane.PriceInput{Offer: offer, ChargeType: "PREPAID", Period: 1, InternetChargeType: "ByBandwidth", BandwidthMbps: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	price, err := quote.Total()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return price
 }

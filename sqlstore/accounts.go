@@ -64,10 +64,12 @@ func (db *DB) CreateTeam(ctx context.Context, in TeamCreate) (*metalplane.Team, 
 
 const teamColumns = `id, name, instance_quota, key_pair_quota, subnet_quota, postpaid_allowed, gateway_mode_allowed, poc_vouchers, balance, created_at`
 
-func scanTeam(row interface{ Scan(...any) error }) (*metalplane.Team, error) {
+// scanTeam reads the teamColumns of a row, then any more columns into
+// extra.
+func scanTeam(row interface{ Scan(...any) error }, extra ...any) (*metalplane.Team, error) {
 	var t metalplane.Team
 	var created int64
-	err := row.Scan(&t.ID, &t.Name, &t.InstanceQuota, &t.KeyPairQuota, &t.SubnetQuota, &t.PostpaidAllowed, &t.GatewayModeAllowed, &t.PocVouchers, &t.Balance, &created)
+	err := row.Scan(append([]any{&t.ID, &t.Name, &t.InstanceQuota, &t.KeyPairQuota, &t.SubnetQuota, &t.PostpaidAllowed, &t.GatewayModeAllowed, &t.PocVouchers, &t.Balance, &created}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -230,6 +230,17 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 			},
 		})
 	}
+	if db.Dialect == Postgres {
+		checks = append(checks, auditCheck{
+			// The trigger-kept count the quota is checked against is exact.
+			query: `SELECT t.id, CAST(t.live_instances AS TEXT), CAST(COUNT(i.id) AS TEXT) FROM teams t
+				LEFT JOIN instances i ON i.team_id = t.id AND NOT i.released
+				GROUP BY t.id, t.live_instances HAVING t.live_instances <> COUNT(i.id)`,
+			say: func(c []string) string {
+				return fmt.Sprintf("team %s counts %s live instances, but %s exist", c[0], c[1], c[2])
+			},
+		})
+	}
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

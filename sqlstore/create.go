@@ -168,17 +168,19 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 			return err
 		}
 	}
-	team, err := db.findTeamTx(ctx, tx, plan.TeamID)
+	// The team row is read without a lock here and locked only at the end
+	// (lockTeamForPurchaseTx): on PostgreSQL, where purchases run in
+	// parallel, a lock taken now would serialise every purchase of a team
+	// for its whole transaction. The checks below give the documented
+	// order of refusals (quota, stock, balance); the locked re-check at the
+	// end decides between purchases that race.
+	team, err := db.readTeamTx(ctx, tx, plan.TeamID)
 	if err != nil {
 		return err
 	}
 	// 15. Quota.
-	var live int
-	if err := tx.QueryRowContext(ctx, db.liveInstancesQuery(), team.ID, false).Scan(&live); err != nil {
-		return fmt.Errorf("count instances: %w", err)
-	}
-	if live+plan.Amount > team.InstanceQuota {
-		return metalplane.Errorf("OPERATION_DENIED_INSTANCE_QUOTA_EXCEED", "The team has %d of %d instances; %d more would exceed the quota.", live, team.InstanceQuota, plan.Amount)
+	if err := db.checkQuotaTx(ctx, tx, team, plan.Amount); err != nil {
+		return err
 	}
 	// 16. Stock: hosts, then public addresses.
 	hosts, err := db.pickFree(ctx, tx, `SELECT id FROM hosts WHERE zone_id = $1 AND instance_type_id = $2 AND state = $3 ORDER BY id LIMIT $4`,
@@ -243,11 +245,8 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		// A POSTPAID hourly price below zero would never be billed.
 		return err
 	}
-	switch {
-	case plan.ChargeType == metalplane.ChargeTypePrepaid && team.Balance < total:
-		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "The order costs %s; the balance is %s.", total, team.Balance)
-	case plan.ChargeType == metalplane.ChargeTypePostpaid && team.Balance <= 0:
-		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "POSTPAID instances need a positive balance.")
+	if err := checkBalance(plan, team, total); err != nil {
+		return err
 	}
 
 	// Everything is checked: write.
@@ -255,17 +254,6 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (order_number, team_id, charge_type, amount, total, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		result.OrderNumber, team.ID, plan.ChargeType, plan.Amount, int64(total), now.Unix()); err != nil {
 		return fmt.Errorf("insert order: %w", err)
-	}
-	if total > 0 {
-		if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: team.ID, Amount: -total, Kind: metalplane.LedgerPrepaidCharge,
-			OrderNumber: result.OrderNumber, Note: fmt.Sprintf("%d × %s in %s for %d months", plan.Amount, plan.Type.ID, plan.Zone.ID, plan.Period)}); err != nil {
-			return err
-		}
-	}
-	if plan.UsePocVoucher {
-		if _, err := tx.ExecContext(ctx, `UPDATE teams SET poc_vouchers = poc_vouchers - 1 WHERE id = $1`, team.ID); err != nil {
-			return err
-		}
 	}
 	raidJSON, partsJSON, tagsJSON, keysJSON := jsonOrEmpty(plan.RaidConfig), jsonOrEmpty(plan.Partitions), jsonOrEmpty(plan.Tags), jsonOrEmpty(plan.SSHKeys)
 	imageID := ""
@@ -323,6 +311,80 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		if err := enqueue(ctx, sqlTx, result.InstanceIDSet); err != nil {
 			return fmt.Errorf("enqueue provisioning: %w", err)
 		}
+	}
+	// Money and the team's counters last, under the team's lock, which is
+	// then held only until the commit.
+	if db.Dialect == Postgres {
+		// NO KEY UPDATE: the rows inserted above hold KEY SHARE locks on
+		// the team (their foreign keys), which FOR UPDATE would wait for
+		// in every concurrent purchase at once, a deadlock. The count
+		// (migration 0029) holds the committed purchases; this one's
+		// instances are added to it when it commits.
+		var live int
+		team, err = scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+`, live_instances FROM teams WHERE id = $1 FOR NO KEY UPDATE`, plan.TeamID), &live)
+		if err != nil {
+			return fmt.Errorf("lock team %s: %w", plan.TeamID, err)
+		}
+		if err := checkQuota(team, live, plan.Amount); err != nil {
+			return err
+		}
+		if err := checkBalance(plan, team, total); err != nil {
+			return err
+		}
+	}
+	if total > 0 {
+		if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: team.ID, Amount: -total, Kind: metalplane.LedgerPrepaidCharge,
+			OrderNumber: result.OrderNumber, Note: fmt.Sprintf("%d × %s in %s for %d months", plan.Amount, plan.Type.ID, plan.Zone.ID, plan.Period)}); err != nil {
+			return err
+		}
+	}
+	if plan.UsePocVoucher {
+		// Validation saw a voucher; a purchase that raced for the last
+		// one finds none here.
+		res, err := tx.ExecContext(ctx, `UPDATE teams SET poc_vouchers = poc_vouchers - 1 WHERE id = $1 AND poc_vouchers > 0`, team.ID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return metalplane.Errorf("OPERATION_DENIED_POC_VOUCHER_NOT_FOUND", "The account has no POC voucher.")
+		}
+	}
+	return nil
+}
+
+// readTeamTx reads the team without locking it.
+func (db *DB) readTeamTx(ctx context.Context, tx queryer, id string) (*metalplane.Team, error) {
+	t, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("team %q: %w", id, ErrNotFound)
+	}
+	return t, err
+}
+
+// checkQuotaTx refuses amount more instances beyond the team's quota.
+func (db *DB) checkQuotaTx(ctx context.Context, tx queryer, team *metalplane.Team, amount int) error {
+	var live int
+	if err := tx.QueryRowContext(ctx, db.liveInstancesQuery(), team.ID, false).Scan(&live); err != nil {
+		return fmt.Errorf("count instances: %w", err)
+	}
+	return checkQuota(team, live, amount)
+}
+
+func checkQuota(team *metalplane.Team, live, amount int) error {
+	if live+amount > team.InstanceQuota {
+		return metalplane.Errorf("OPERATION_DENIED_INSTANCE_QUOTA_EXCEED", "The team has %d of %d instances; %d more would exceed the quota.", live, team.InstanceQuota, amount)
+	}
+	return nil
+}
+
+// checkBalance refuses a purchase the team's balance cannot pay: the whole
+// order for PREPAID, a positive balance for POSTPAID.
+func checkBalance(plan *metalplane.CreatePlan, team *metalplane.Team, total metalplane.Money) error {
+	switch {
+	case plan.ChargeType == metalplane.ChargeTypePrepaid && team.Balance < total:
+		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "The order costs %s; the balance is %s.", total, team.Balance)
+	case plan.ChargeType == metalplane.ChargeTypePostpaid && team.Balance <= 0:
+		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "POSTPAID instances need a positive balance.")
 	}
 	return nil
 }

@@ -120,17 +120,25 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 		// Instances as the old release wrote them: passwords in the
 		// clear, one still being provisioned and one RUNNING.
 		const pendingPassword, runningPassword = "Pending~Pass1", "Running~Pass2"
-		// Today's CreateInstances needs a key and a column of a later
-		// migration (0017, address holders); both are lent for the
-		// purchases only.
+		// Today's CreateInstances needs a key and columns of later
+		// migrations (0017 address holders, 0029 live-instance counts);
+		// they are lent for the purchases only.
 		db.secrets, _ = seal.NewKey()
-		if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE public_ips ADD COLUMN held_by TEXT`); err != nil {
-			t.Fatal(err)
+		lent := [][2]string{{"public_ips", "held_by TEXT"}}
+		if db.Dialect == Postgres {
+			lent = append(lent, [2]string{"teams", "live_instances INTEGER NOT NULL DEFAULT 0"})
+		}
+		for _, c := range lent {
+			if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE `+c[0]+` ADD COLUMN `+c[1]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		pending := buyWithPassword(t, db, cat, team, "Unused~Pass0")
 		running := buyWithPassword(t, db, cat, team, "Unused~Pass0")
-		if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE public_ips DROP COLUMN held_by`); err != nil {
-			t.Fatal(err)
+		for _, c := range lent {
+			if _, err := db.SQL.ExecContext(ctx, `ALTER TABLE `+c[0]+` DROP COLUMN `+strings.Fields(c[1])[0]); err != nil {
+				t.Fatal(err)
+			}
 		}
 		db.secrets = nil
 		for id, pw := range map[string]string{pending: pendingPassword, running: runningPassword} {

@@ -49,6 +49,8 @@ type ServeConfig struct {
 	Provision ProvisionFlags
 	// Edge holds the connection caps and rate limits.
 	Edge app.EdgeLimits
+	// PprofListen, when set, serves Go's profiles there (cmd/metalplane/pprof.go).
+	PprofListen string
 }
 
 // registerEdgeFlags defines the flags of the limits on clients, defaulting
@@ -161,6 +163,7 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	fs.StringVar(&cfg.LogFormat, "log-format", "text", "log format on stderr: text or json")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "how long a graceful shutdown waits for requests and provisioning steps in flight (a step still running then is cancelled and its job handed back)")
+	fs.StringVar(&cfg.PprofListen, "pprof-listen", "", "serve Go's CPU, heap, block and mutex profiles at http://ADDR/debug/pprof/ (host:port; off when empty; never on a public address)")
 	registerSecretKeyFlag(fs, &cfg.SecretKeyFile)
 	registerProvisionFlags(fs, &cfg.Provision)
 	registerEdgeFlags(fs, &cfg.Edge)
@@ -220,6 +223,13 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	logger := newLogger(m.Stderr, cfg)
+	if cfg.PprofListen != "" {
+		stop, err := startPprof(cfg.PprofListen, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	a, err := app.Open(ctx, cfg.AppConfig(logger))
 	if err != nil {
 		return err
