@@ -1,6 +1,10 @@
 package metalplane
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // The catalog: what an operator sells. It is declared in a YAML file
 // (catalog.yaml, embedded by default), loaded once at start and kept in
@@ -134,6 +138,20 @@ type Offer struct {
 // count.
 func OfferHostID(zoneID, instanceTypeID string, n int) string {
 	return fmt.Sprintf("%s-%s-%04d", zoneID, instanceTypeID, n)
+}
+
+// offerHostNumber returns n when id is OfferHostID(zoneID, instanceTypeID, n)
+// for some n ≥ 1.
+func offerHostNumber(id, zoneID, instanceTypeID string) (int, bool) {
+	digits, ok := strings.CutPrefix(id, zoneID+"-"+instanceTypeID+"-")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(digits)
+	if err != nil || n < 1 || OfferHostID(zoneID, instanceTypeID, n) != id {
+		return 0, false
+	}
+	return n, true
 }
 
 // CatalogHost is a physical server listed in the catalog with the BMC that

@@ -444,10 +444,15 @@ func NormalizeMAC(s string) (string, error) {
 // checkHosts validates the hosts listed one by one; offers must already be
 // indexed. It normalizes their MACs.
 func (c *Catalog) checkHosts(v *catalogChecker) {
+	// A listed host may not take the ID of an offer's simulated host,
+	// found by the ID's shape: generating them all would cost every start
+	// of a 200,000-host catalog a map of 200,000 IDs.
 	generated := map[string]bool{}
-	for _, o := range c.Offers {
-		for n := 1; n <= o.Hosts; n++ {
-			generated[OfferHostID(o.ZoneID, o.InstanceTypeID, n)] = true
+	for _, h := range c.Hosts {
+		for _, o := range c.Offers {
+			if n, ok := offerHostNumber(h.ID, o.ZoneID, o.InstanceTypeID); ok && n <= o.Hosts {
+				generated[h.ID] = true
+			}
 		}
 	}
 	ids, macs, bmcs := map[string]bool{}, map[string]string{}, map[string]string{}
