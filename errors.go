@@ -151,6 +151,7 @@ var codeTable = map[Code]codeInfo{
 	"OPERATION_DENIED_DDOS_IP_ZONE_NOT_SAME":        {http.StatusForbidden, "The DDoS-protected IP and the instance are in different zones."},
 	"OPERATION_DENIED_DDOS_IP_STATUS_NOT_AVAILABLE": {http.StatusForbidden, "The DDoS-protected IP is not AVAILABLE."},
 	"OPERATION_DENIED_DDOS_IP_ESXI_INSTANCE_ASSIGN": {http.StatusForbidden, "An ESXi instance cannot take a DDoS-protected IP."},
+	"FAILED_OPERATION_FOR_RECYCLE_RESOURCE":         {http.StatusForbidden, "The address is in the recycle bin."},
 	"OPERATION_DENIED_DDOS_IP_STATUS_NOT_SUPPORT":   {http.StatusForbidden, "The DDoS-protected IP status does not allow this operation."},
 
 	// Key pairs (ERRORS.md §8).

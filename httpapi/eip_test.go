@@ -187,6 +187,7 @@ func TestAddressLife(t *testing.T) {
 				if zones["SEL-A"]["status"] != "SELL" || zones["SAO-A"] != nil {
 					t.Fatalf("%s: got %v, want SEL-A on sale and SAO-A absent", n.available, zones)
 				}
+				apitest.ExpectCode(t, tickCall(t, env, c, n.available, map[string]any{n.chargeType: "POSTPAID", "zoneId": "XXX-A"}, nil), "INVALID_ZONE_NOT_FOUND")
 				if n.kind == "EIP" && zones["SEL-A"]["netmask"] != float64(32) {
 					t.Fatalf("netmask: got %v, want 32", zones["SEL-A"]["netmask"])
 				}
@@ -335,7 +336,9 @@ func TestAddressLife(t *testing.T) {
 					t.Fatalf("recycled: still with instance %s", *e.InstanceID)
 				}
 				apitest.ExpectCode(t, tickCall(t, env, c, n.terminate, map[string]any{n.id: ids[1]}, nil), n.code("OPERATION_DENIED_{K}_RECYCLED"))
-				apitest.ExpectCode(t, tickCall(t, env, c, n.associate, map[string]any{n.id: ids[1], "instanceId": instanceID}, nil), n.code("OPERATION_DENIED_{K}_RECYCLED"))
+				for _, action := range []string{n.associate, n.unassociate, n.renew} {
+					apitest.ExpectCode(t, tickCall(t, env, c, action, map[string]any{n.id: ids[1], "instanceId": instanceID}, nil), "FAILED_OPERATION_FOR_RECYCLE_RESOURCE")
+				}
 				mustTickCall(t, env, c, n.terminate, map[string]any{n.id: ids[0]}, nil)
 				waitAddress(t, c, n, ids[0], "RECYCLE")
 
@@ -401,7 +404,7 @@ func TestAddressPrepaid(t *testing.T) {
 		if e := describeAddress(t, c, n, id); e == nil || e.status() != "RECYCLE" {
 			t.Fatalf("after expiry: %+v, want RECYCLE", e)
 		}
-		apitest.ExpectCode(t, tickCall(t, env, c, n.renew, map[string]any{n.id: id}, nil), "OPERATION_DENIED_EIP_RECYCLED")
+		apitest.ExpectCode(t, tickCall(t, env, c, n.renew, map[string]any{n.id: id}, nil), "FAILED_OPERATION_FOR_RECYCLE_RESOURCE")
 		env.Clock.Advance(25 * time.Hour)
 		clockSweep(t, env)
 		if e := describeAddress(t, c, n, id); e != nil {

@@ -121,6 +121,11 @@ func handleDescribeAddressAvailable(r *request, w addressWire) (any, error) {
 	if err := metalplane.CheckID("zoneId", in.ZoneID); err != nil {
 		return nil, err
 	}
+	if z := deref(in.ZoneID); z != "" {
+		if _, ok := r.server.Catalog.FindZone(z); !ok {
+			return nil, metalplane.Errorf("INVALID_ZONE_NOT_FOUND", "The specified zoneId `%s` is not found.", z)
+		}
+	}
 	out := []addressAvailable{}
 	for i := range r.server.Catalog.Zones {
 		z := &r.server.Catalog.Zones[i]

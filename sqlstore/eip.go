@@ -392,6 +392,12 @@ func errEIPRecycled(e *metalplane.EIP) error {
 	return e.Kind.Errorf("OPERATION_DENIED_{K}_RECYCLED", "The %s %s is in the recycle bin.", e.Kind.Noun(), e.ID)
 }
 
+// errRecycleResource is the SDK's refusal of Associate and Unassociate
+// (and [decision] Renew) on an address in the recycle bin.
+func errRecycleResource(e *metalplane.EIP) error {
+	return metalplane.Errorf("FAILED_OPERATION_FOR_RECYCLE_RESOURCE", "The %s %s is in the recycle bin.", e.Kind.Noun(), e.ID)
+}
+
 // EIPAssociateCheckFunc checks that the locked instance may take the EIP
 // (its state, zone and image); an error is answered as is.
 type EIPAssociateCheckFunc func(e *metalplane.EIP, in *metalplane.Instance) error
@@ -399,7 +405,7 @@ type EIPAssociateCheckFunc func(e *metalplane.EIP, in *metalplane.Instance) erro
 // AssociateEIP starts associating the team's EIP with the team's
 // instance: the EIP becomes ASSOCIATING and a job asks the host's driver
 // to route the address. Check order: the EIP ({K}_NOT_FOUND), not in the
-// recycle bin ({K}_RECYCLED), AVAILABLE ({K}_STATUS_NOT_AVAILABLE); the
+// recycle bin (FAILED_OPERATION_FOR_RECYCLE_RESOURCE), AVAILABLE ({K}_STATUS_NOT_AVAILABLE); the
 // instance (INVALID_INSTANCE_NOT_FOUND), check; then the per-instance
 // limit (OPERATION_DENIED_EIP_INSTANCE_EXCEED_LIMIT, both kinds counted).
 func (db *DB) AssociateEIP(ctx context.Context, teamID string, kind metalplane.AddressKind, eipID, instanceID string, check EIPAssociateCheckFunc, enqueue EIPEnqueueFunc) error {
@@ -409,7 +415,7 @@ func (db *DB) AssociateEIP(ctx context.Context, teamID string, kind metalplane.A
 			return err
 		}
 		if e.Status.Recycled() {
-			return errEIPRecycled(e)
+			return errRecycleResource(e)
 		}
 		if e.Status != metalplane.EIPAvailable {
 			return kind.Errorf("OPERATION_DENIED_{K}_STATUS_NOT_AVAILABLE", "The %s %s is %s; only an AVAILABLE one can be associated.", kind.Noun(), e.ID, e.Status)
@@ -441,7 +447,7 @@ func (db *DB) AssociateEIP(ctx context.Context, teamID string, kind metalplane.A
 // UnassociateEIP starts unassociating the team's EIP: an ASSOCIATED EIP
 // becomes UNASSOCIATING and a job withdraws the route; an AVAILABLE one is
 // left as it is (the docs: "no change occurs"). Returns {K}_NOT_FOUND,
-// {K}_RECYCLED, or {K}_STATUS_NOT_SUPPORT for the other states.
+// FAILED_OPERATION_FOR_RECYCLE_RESOURCE, or {K}_STATUS_NOT_SUPPORT for the other states.
 func (db *DB) UnassociateEIP(ctx context.Context, teamID string, kind metalplane.AddressKind, eipID string, enqueue EIPEnqueueFunc) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		e, err := db.lockEIPTx(ctx, tx, teamID, kind, eipID)
@@ -450,7 +456,7 @@ func (db *DB) UnassociateEIP(ctx context.Context, teamID string, kind metalplane
 		}
 		switch {
 		case e.Status.Recycled():
-			return errEIPRecycled(e)
+			return errRecycleResource(e)
 		case e.Status == metalplane.EIPAvailable:
 			return nil
 		case e.Status != metalplane.EIPAssociated:
@@ -555,7 +561,8 @@ func (db *DB) releaseEIPTx(ctx context.Context, tx *sql.Tx, id string, now time.
 }
 
 // RenewEIP debits one more period of the team's PREPAID EIP and extends
-// its expiredTime by its period. Returns {K}_NOT_FOUND, {K}_RECYCLED,
+// its expiredTime by its period. Returns {K}_NOT_FOUND,
+// FAILED_OPERATION_FOR_RECYCLE_RESOURCE,
 // OPERATION_DENIED_CHARGE_TYPE_NOT_SUPPORT for POSTPAID (as RenewInstance),
 // or OPERATION_DENIED_BALANCE_INSUFFICIENT (nothing written).
 func (db *DB) RenewEIP(ctx context.Context, teamID string, kind metalplane.AddressKind, eipID string) error {
@@ -570,7 +577,7 @@ func (db *DB) RenewEIP(ctx context.Context, teamID string, kind metalplane.Addre
 		}
 		switch {
 		case e.Status.Recycled():
-			return errEIPRecycled(e)
+			return errRecycleResource(e)
 		case e.ChargeType != metalplane.ChargeTypePrepaid:
 			return metalplane.Errorf("OPERATION_DENIED_CHARGE_TYPE_NOT_SUPPORT", "The %s %s is POSTPAID; only subscriptions are renewed.", kind.Noun(), e.ID)
 		case e.Period < 1:
