@@ -30,7 +30,6 @@ func sdk26Client(t *testing.T, env *apitest.Env) *bmc26.Client {
 	return client
 }
 
-
 // sdkWait polls with get until the status is want.
 func sdkWait(t *testing.T, what string, want string, get func() (string, error)) {
 	t.Helper()
@@ -158,7 +157,9 @@ func TestSDKEipAndDdosActions2022(t *testing.T) {
 
 		// Elastic IPs.
 		avail, err := c.DescribeEipAvailableResources(&bmc.DescribeEipAvailableResourcesRequest{BaseRequest: bmc.NewDescribeEipAvailableResourcesRequest().BaseRequest, EipChargeType: "POSTPAID"})
-		if err != nil || !slices.ContainsFunc(avail.Response.EipResources, func(r *bmc.EipAvailableResource) bool { return r.ZoneId == "SEL-A" && r.Netmask == 32 && r.Status == "SELL" }) {
+		if err != nil || !slices.ContainsFunc(avail.Response.EipResources, func(r *bmc.EipAvailableResource) bool {
+			return r.ZoneId == "SEL-A" && r.Netmask == 32 && r.Status == "SELL"
+		}) {
 			t.Fatalf("DescribeEipAvailableResources: %+v, %v", avail, err)
 		}
 		inq := bmc.NewInquiryPriceCreateEipAddressRequest()
