@@ -461,8 +461,68 @@ func TestAddressRefusals(t *testing.T) {
 			t.Fatal(err)
 		}
 		apitest.ExpectCode(t, tickCall(t, env, oc, n.allocate, map[string]any{"zoneId": "SEL-A", n.chargeType: "POSTPAID"}, nil), "INVALID_CHARGE_TYPE_NOT_SUPPORT")
-		// An instance released with an EIP associated lets go of it.
-		mustTickCall(t, env, c, n.associate, map[string]any{n.id: allocateAddresses(t, env, c, n, map[string]any{"zoneId": "SEL-A", n.chargeType: "POSTPAID"})[0], "instanceId": instanceID}, nil)
+
+		// The per-instance limit counts both kinds.
+		many := allocateAddresses(t, env, c, n, map[string]any{"zoneId": "SEL-A", n.chargeType: "POSTPAID", "amount": metalplane.MaxEIPsPerInstance})
+		for _, id := range many {
+			mustTickCall(t, env, c, n.associate, map[string]any{n.id: id, "instanceId": instanceID}, nil)
+		}
+		ddos := allocateAddresses(t, env, env.BMC2022(), ddosNames, map[string]any{"zoneId": "SEL-A", ddosNames.chargeType: "POSTPAID"})
+		apitest.ExpectCode(t, tickCall(t, env, env.BMC2022(), ddosNames.associate, map[string]any{ddosNames.id: ddos[0], "instanceId": instanceID}, nil),
+			"OPERATION_DENIED_EIP_INSTANCE_EXCEED_LIMIT")
+		for _, id := range many {
+			waitAddress(t, c, n, id, "ASSOCIATED")
+		}
+
+		// A stopped instance, an ESXi instance, an instance in the recycle bin.
+		spare := allocateAddresses(t, env, c, n, map[string]any{"zoneId": "SEL-A", n.chargeType: "POSTPAID"})[0]
+		stopped := createRunning(t, env, minimalCreate())["instanceId"].(string)
+		mustTickCall(t, env, c, "StopInstances", map[string]any{"instanceIds": []string{stopped}}, nil)
+		waitStatus(t, env, []string{stopped}, "STOPPED")
+		apitest.ExpectCode(t, tickCall(t, env, c, n.associate, map[string]any{n.id: spare, "instanceId": stopped}, nil), "OPERATION_DENIED_INSTANCE_NOT_RUNNING")
+		esxiReq := minimalCreate()
+		esxiReq["imageId"], esxiReq["password"] = "193a76aa-e709-4b13-91a9-40259dab2e11", "Esxi-Passw0rd!"
+		esxi := createRunning(t, env, esxiReq)["instanceId"].(string)
+		apitest.ExpectCode(t, tickCall(t, env, c, n.associate, map[string]any{n.id: spare, "instanceId": esxi}, nil), "OPERATION_DENIED_EIP_ESXI_INSTANCE_ASSIGN")
+		apitest.ExpectCode(t, tickCall(t, env, env.BMC2022(), ddosNames.associate, map[string]any{ddosNames.id: ddos[0], "instanceId": esxi}, nil),
+			"OPERATION_DENIED_DDOS_IP_ESXI_INSTANCE_ASSIGN")
+
+		// The instance goes to the recycle bin with its addresses, takes
+		// no new one there, and lets go of them when it is released.
+		mustTickCall(t, env, c, "TerminateInstance", map[string]any{"instanceId": instanceID}, nil)
+		apitest.ExpectCode(t, tickCall(t, env, c, n.associate, map[string]any{n.id: spare, "instanceId": instanceID}, nil), "OPERATION_DENIED_INSTANCE_RECYCLED")
+		if e := describeAddress(t, c, n, many[0]); e.status() != "ASSOCIATED" {
+			t.Fatalf("EIP of an instance in the recycle bin: %s, want ASSOCIATED", e.status())
+		}
+		mustTickCall(t, env, c, "ReleaseInstances", map[string]any{"instanceIds": []string{instanceID}}, nil)
+		for _, id := range many {
+			if e := describeAddress(t, c, n, id); e.status() != "AVAILABLE" || e.InstanceID != nil {
+				t.Fatalf("EIP of a released instance: %s with %v, want AVAILABLE without instance", e.status(), e.InstanceID)
+			}
+		}
+		auditClean(t, env)
+
+		// Money: PREPAID needs the whole order, POSTPAID a positive
+		// balance; a POC voucher pays a PREPAID order.
+		poor, poorKey := env.NewTeam(t, "eip-poor")
+		pc := env.ClientWithKey("bmc", httpapi.BMCVersion2026, poorKey)
+		if err := env.DB.AddLedgerEntry(context.Background(), metalplane.LedgerEntry{TeamID: poor.ID, Amount: -poor.Balance, Kind: metalplane.LedgerDebit, Note: "test: empty the balance"}); err != nil {
+			t.Fatal(err)
+		}
+		apitest.ExpectCode(t, tickCall(t, env, pc, n.allocate, map[string]any{"zoneId": "SEL-A", n.chargeType: "POSTPAID"}, nil), "OPERATION_DENIED_BALANCE_INSUFFICIENT")
+		apitest.ExpectCode(t, tickCall(t, env, pc, n.allocate, map[string]any{"zoneId": "SEL-A", n.chargeType: "PREPAID", n.prepaid: map[string]any{"period": 1}}, nil),
+			"OPERATION_DENIED_BALANCE_INSUFFICIENT")
+		apitest.ExpectCode(t, tickCall(t, env, pc, n.allocate, map[string]any{"zoneId": "SEL-A", n.chargeType: "PREPAID", n.prepaid: map[string]any{"period": 1},
+			"marketingOptions": map[string]any{"usePocVoucher": true}}, nil), "OPERATION_DENIED_POC_VOUCHER_NOT_FOUND")
+		one := 1
+		if err := env.DB.UpdateTeam(context.Background(), poor.ID, sqlstore.TeamUpdate{PocVouchers: &one}); err != nil {
+			t.Fatal(err)
+		}
+		mustTickCall(t, env, pc, n.allocate, map[string]any{"zoneId": "SEL-A", n.chargeType: "PREPAID", n.prepaid: map[string]any{"period": 1},
+			"marketingOptions": map[string]any{"usePocVoucher": true}}, nil)
+		if team, err := env.DB.FindTeam(context.Background(), poor.ID); err != nil || team.PocVouchers != 0 || team.Balance != 0 {
+			t.Fatalf("after a voucher order: %+v, %v; want no voucher left and nothing charged", team, err)
+		}
 		auditClean(t, env)
 	})
 }
