@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -570,5 +571,47 @@ func TestAddressConcurrentAllocations(t *testing.T) {
 			seen[e.IPAddress] = e.EipID
 		}
 		auditClean(t, env)
+	})
+}
+
+// TestAddressAudit: `metalplane admin db check` reports an EIP that lost
+// its address, an address still held by a released EIP, an association
+// with no live instance, and an hourly charge the EIP did not owe.
+func TestAddressAudit(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		ctx := context.Background()
+		ids := allocateAddresses(t, env, env.BMC(), eipNames, map[string]any{"zoneId": "SEL-A", "eipChargeType": "POSTPAID", "amount": 2})
+		auditClean(t, env)
+		var addr string
+		if err := env.DB.SQL.QueryRowContext(ctx, `SELECT address FROM eips WHERE id = $1`, ids[0]).Scan(&addr); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name, break_, repair, want string
+		}{
+			{"address lost", `UPDATE public_ips SET held_by = NULL WHERE held_by = '` + ids[0] + `'`,
+				`UPDATE public_ips SET held_by = '` + ids[0] + `' WHERE address = '` + addr + `'`, "does not hold its address " + addr},
+			{"released but holding", `UPDATE eips SET released = TRUE WHERE id = '` + ids[0] + `'`,
+				`UPDATE eips SET released = FALSE WHERE id = '` + ids[0] + `'`, "is held by address resource " + ids[0] + ", which is released"},
+			{"associated with nothing", `UPDATE eips SET status = 'ASSOCIATED', instance_id = '42' WHERE id = '` + ids[1] + `'`,
+				`UPDATE eips SET status = 'AVAILABLE', instance_id = '' WHERE id = '` + ids[1] + `'`, "is ASSOCIATED with instance \"42\""},
+			{"hour not owed", `UPDATE eips SET billed_hours = 1 WHERE id = '` + ids[1] + `'`,
+				`UPDATE eips SET billed_hours = 0 WHERE id = '` + ids[1] + `'`, "1 hours billed, 0 hourly ledger rows"},
+		} {
+			if _, err := env.DB.SQL.ExecContext(ctx, tc.break_); err != nil {
+				t.Fatalf("%s: %v", tc.name, err)
+			}
+			problems, err := env.DB.Audit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, tc.want) }) {
+				t.Errorf("%s: audit says %q, want a line containing %q", tc.name, problems, tc.want)
+			}
+			if _, err := env.DB.SQL.ExecContext(ctx, tc.repair); err != nil {
+				t.Fatalf("%s: repair: %v", tc.name, err)
+			}
+			auditClean(t, env)
+		}
 	})
 }
