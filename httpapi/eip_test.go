@@ -13,6 +13,7 @@ import (
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/httpapi"
 	"github.com/metalplane/metalplane/internal/apitest"
+	"github.com/metalplane/metalplane/provision"
 	"github.com/metalplane/metalplane/sqlstore"
 )
 
@@ -612,6 +613,51 @@ func TestAddressAudit(t *testing.T) {
 				t.Fatalf("%s: repair: %v", tc.name, err)
 			}
 			auditClean(t, env)
+		}
+	})
+}
+
+// TestAddressDriverFailure: when the driver fails to route the address the
+// EIP goes back to AVAILABLE without instance, and the failure is in the
+// instance's events; a failed withdrawal leaves it ASSOCIATED.
+func TestAddressDriverFailure(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		ctx := context.Background()
+		c := env.BMC()
+		instanceID := createRunning(t, env, minimalCreate())["instanceId"].(string)
+		id := allocateAddresses(t, env, c, eipNames, map[string]any{"zoneId": "SEL-A", "eipChargeType": "POSTPAID"})[0]
+		if err := env.DB.InjectFault(ctx, sqlstore.Fault{Step: provision.StepEIP, Mode: sqlstore.FaultFail, Remaining: 1}); err != nil {
+			t.Fatal(err)
+		}
+		mustTickCall(t, env, c, "AssociateEipAddress", map[string]any{"eipId": id, "instanceId": instanceID}, nil)
+		e := waitAddress(t, c, eipNames, id, "AVAILABLE")
+		if e.InstanceID != nil {
+			t.Fatalf("after a failed association: instance %s, want none", *e.InstanceID)
+		}
+		var n int
+		if err := env.DB.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM instance_events WHERE instance_id = $1 AND kind = 'failed' AND step = 'eip' AND detail LIKE $2`,
+			instanceID, id+" ASSOCIATING → AVAILABLE: associate failed%").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("failure events: %d (%v), want 1", n, err)
+		}
+		mustTickCall(t, env, c, "AssociateEipAddress", map[string]any{"eipId": id, "instanceId": instanceID}, nil)
+		waitAddress(t, c, eipNames, id, "ASSOCIATED")
+		if err := env.DB.InjectFault(ctx, sqlstore.Fault{Step: provision.StepEIP, Mode: sqlstore.FaultFail, Remaining: 1}); err != nil {
+			t.Fatal(err)
+		}
+		mustTickCall(t, env, c, "UnAssociateEipAddress", map[string]any{"eipId": id}, nil)
+		deadline := time.Now().Add(time.Minute)
+		for {
+			if err := env.DB.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM instance_events WHERE instance_id = $1 AND kind = 'failed' AND detail LIKE $2`,
+				instanceID, id+" UNASSOCIATING → ASSOCIATED%").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 1 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if e := describeAddress(t, c, eipNames, id); e.status() != "ASSOCIATED" || *e.InstanceID != instanceID {
+			t.Fatalf("after a failed withdrawal: %s with %v, want ASSOCIATED with the instance", e.status(), e.InstanceID)
 		}
 	})
 }

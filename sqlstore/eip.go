@@ -22,8 +22,9 @@ import (
 // each with a guarded UPDATE, under the unique index eips_live_address, so
 // no address is ever handed out twice.
 //
-// Locking order, as elsewhere: the team row (money), then the EIP rows in
-// ID order, then the instance row.
+// Locking order, the same as the clock's (an EIP's hours are charged
+// under its row lock): the EIP rows in ID order, then the team row (money)
+// or the instance row. Allocate locks the team only.
 
 // EIPJob is a network job of an EIP: Op is EIPOpAssociate or
 // EIPOpUnassociate (also the way into the recycle bin).
@@ -567,11 +568,11 @@ func (db *DB) releaseEIPTx(ctx context.Context, tx *sql.Tx, id string, now time.
 // or OPERATION_DENIED_BALANCE_INSUFFICIENT (nothing written).
 func (db *DB) RenewEIP(ctx context.Context, teamID string, kind metalplane.AddressKind, eipID string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		team, err := db.findTeamTx(ctx, tx, teamID)
+		e, err := db.lockEIPTx(ctx, tx, teamID, kind, eipID)
 		if err != nil {
 			return err
 		}
-		e, err := db.lockEIPTx(ctx, tx, teamID, kind, eipID)
+		team, err := db.findTeamTx(ctx, tx, teamID)
 		if err != nil {
 			return err
 		}
