@@ -476,6 +476,14 @@ func TestAddressRefusals(t *testing.T) {
 			waitAddress(t, c, n, id, "ASSOCIATED")
 		}
 
+		// Another team sees none of our DDoS-protected IPs either.
+		oc22 := env.ClientWithKey("bmc", httpapi.BMCVersion2022, key)
+		mustTickCall(t, env, oc22, ddosNames.describe, map[string]any{}, &list)
+		if list.TotalCount != 0 {
+			t.Fatalf("team %s sees %d DDoS IPs of another team", other.ID, list.TotalCount)
+		}
+		apitest.ExpectCode(t, tickCall(t, env, oc22, ddosNames.terminate, map[string]any{ddosNames.id: ddos[0]}, nil), "INVALID_DDOS_IP_NOT_FOUND")
+
 		// A stopped instance, an ESXi instance, an instance in the recycle bin.
 		spare := allocateAddresses(t, env, c, n, map[string]any{"zoneId": "SEL-A", n.chargeType: "POSTPAID"})[0]
 		stopped := createRunning(t, env, minimalCreate())["instanceId"].(string)
