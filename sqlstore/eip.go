@@ -210,7 +210,6 @@ func scanEIP(row interface{ Scan(...any) error }) (*metalplane.EIP, error) {
 // FindEIPs returns one page of the matching live EIPs, oldest first (then
 // by ID), with their tags, and the number of matches on all pages.
 func (db *DB) FindEIPs(ctx context.Context, f EIPFilter) ([]*metalplane.EIP, int, error) {
-	out := []*metalplane.EIP{}
 	conds := []string{"team_id = $1", "kind = $2", "released = $3"}
 	args := []any{f.TeamID, string(f.Kind), false}
 	arg := func(v any) string {
@@ -245,30 +244,12 @@ func (db *DB) FindEIPs(ctx context.Context, f EIPFilter) ([]*metalplane.EIP, int
 		}
 		conds = append(conds, c+")")
 	}
-	where := strings.Join(conds, " AND ")
+	var out []*metalplane.EIP
 	var total int
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM eips WHERE `+where, args...).Scan(&total); err != nil {
-			return fmt.Errorf("count EIPs: %w", err)
-		}
-		limit, offset, ok := pageWindow(f.PageNum, f.PageSize, total)
-		if !ok {
-			return nil
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+eipColumns+` FROM eips WHERE `+where+
-			fmt.Sprintf(` ORDER BY create_time, id LIMIT %d OFFSET %d`, limit, offset), args...)
+		var err error
+		out, total, err = findPageTx(ctx, tx, "eips", eipColumns, strings.Join(conds, " AND "), args, "create_time, id", f.PageNum, f.PageSize, scanEIP)
 		if err != nil {
-			return fmt.Errorf("find EIPs: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e, err := scanEIP(rows)
-			if err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		return db.loadEIPTagsTx(ctx, tx, out)
@@ -307,10 +288,9 @@ func (db *DB) loadEIPTagsTx(ctx context.Context, tx *sql.Tx, eips []*metalplane.
 
 // InstanceNames returns the names of the team's instances among ids.
 func (db *DB) InstanceNames(ctx context.Context, teamID string, ids []string) (map[string]string, error) {
-	names := map[string]string{}
 	ids = uniqueStrings(ids)
 	if len(ids) == 0 {
-		return names, nil
+		return map[string]string{}, nil
 	}
 	args := []any{teamID}
 	for _, id := range ids {
@@ -320,15 +300,7 @@ func (db *DB) InstanceNames(ctx context.Context, teamID string, ids []string) (m
 	if err != nil {
 		return nil, fmt.Errorf("find instance names: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		names[id] = name
-	}
-	return names, rows.Err()
+	return scanIDNames(rows)
 }
 
 // FreeIPv4Count returns how many IPv4 addresses of the zone's pools are
