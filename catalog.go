@@ -51,6 +51,11 @@ type Zone struct {
 	// materialised up to IPv6PoolLimit addresses each.
 	IPv4Pools []string `yaml:"ipv4Pools"`
 	IPv6Pools []string `yaml:"ipv6Pools"`
+	// EIPPrices and DdosIPPrices price an elastic IP and a DDoS-protected
+	// IP taken from the zone's IPv4 pools; absent, the zone does not sell
+	// them.
+	EIPPrices    *AddressPrices `yaml:"eipPrices"`
+	DdosIPPrices *AddressPrices `yaml:"ddosIpPrices"`
 }
 
 // IPv6PoolLimit bounds how many addresses of one IPv6 pool are written to the

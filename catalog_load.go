@@ -217,6 +217,30 @@ func (c *Catalog) checkZones(v *catalogChecker) {
 		for _, s := range z.IPv6Pools {
 			addPool(z, s, false)
 		}
+		checkAddressPrices(v, z)
+	}
+}
+
+// checkAddressPrices refuses EIP and DDoS-protected IP prices so large that
+// the largest Allocate (MaxEIPAmount addresses for MaxPrepaidPeriod
+// months) would not fit in a Money, and prices in a zone without an IPv4
+// pool to take the addresses from.
+func checkAddressPrices(v *catalogChecker, z *Zone) {
+	for _, k := range []AddressKind{KindEIP, KindDdosIP} {
+		p, ok := z.AddressPrices(k)
+		if !ok {
+			continue
+		}
+		if len(z.IPv4Pools) == 0 {
+			v.addf("zone %q: %ss are priced but the zone has no IPv4 pool", z.ID, k.Noun())
+		}
+		period, ok := p.Monthly.Times(MaxPrepaidPeriod)
+		if ok {
+			_, ok = period.Times(MaxEIPAmount)
+		}
+		if !ok {
+			v.addf("zone %q: %s prices too large: %d addresses for %d months would cost more than an amount can hold", z.ID, k.Noun(), MaxEIPAmount, MaxPrepaidPeriod)
+		}
 	}
 }
 

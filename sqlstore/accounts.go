@@ -514,16 +514,7 @@ func (db *DB) ResourceGroupNames(ctx context.Context, teamID string) (map[string
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	names := map[string]string{}
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, err
-		}
-		names[id] = name
-	}
-	return names, rows.Err()
+	return scanIDNames(rows)
 }
 
 // CreateResourceGroup adds a non-default resource group to the team.

@@ -44,6 +44,10 @@ type SweepConfig struct {
 	// EnqueueFunc enqueues the power-off job of an instance that expires
 	// into the recycle bin, in the same transaction; nil enqueues nothing.
 	EnqueueFunc LifecycleEnqueueFunc
+	// EIPEnqueueFunc enqueues the job that withdraws the route of an
+	// associated EIP that expires into the recycle bin; nil recycles it
+	// at once.
+	EIPEnqueueFunc EIPEnqueueFunc
 }
 
 // SweepResult counts what one Sweep did (work found done by a concurrent
@@ -88,6 +92,9 @@ func (db *DB) Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	errs = append(errs, db.eachDue(ctx, `SELECT id FROM instances WHERE released = FALSE AND status = 'RECYCLE'
 		AND recycled_at > 0 AND recycled_at <= $1 AND id > $2 ORDER BY id LIMIT `+fmt.Sprint(sweepBatch), cutoff.Unix(),
 		func(id string) error { return db.releaseRecycled(ctx, id, cutoff, &res) })...)
+	// Elastic and DDoS-protected IPs (eip_sweep.go), counted with the
+	// instances.
+	errs = append(errs, db.sweepEIPs(ctx, now, cfg, &res)...)
 	return res, errors.Join(errs...)
 }
 

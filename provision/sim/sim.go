@@ -25,7 +25,10 @@ type Driver struct {
 	Faults    FaultSource
 }
 
-var _ provision.Driver = (*Driver)(nil)
+var (
+	_ provision.Driver          = (*Driver)(nil)
+	_ provision.AddressAssigner = (*Driver)(nil)
+)
 
 // Name implements provision.Driver.
 func (d *Driver) Name() string { return "sim" }
@@ -93,4 +96,16 @@ func (d *Driver) InstallOS(ctx context.Context, h provision.Host, spec provision
 // AttachNetwork implements provision.NetworkAttacher.
 func (d *Driver) AttachNetwork(ctx context.Context, h provision.Host, n provision.NetworkSpec) error {
 	return d.step(ctx, h, provision.StepNetwork)
+}
+
+// AssignAddress implements provision.AddressAssigner: a step named
+// provision.StepEIP; the job records the address and its mode in the
+// instance's events.
+func (d *Driver) AssignAddress(ctx context.Context, h provision.Host, a provision.AddressSpec) error {
+	return d.step(ctx, h, provision.StepEIP)
+}
+
+// UnassignAddress implements provision.AddressAssigner, like AssignAddress.
+func (d *Driver) UnassignAddress(ctx context.Context, h provision.Host, a provision.AddressSpec) error {
+	return d.step(ctx, h, provision.StepEIP)
 }
