@@ -1,6 +1,9 @@
 package metalplane
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The catalog: what an operator sells. It is declared in a YAML file
 // (catalog.yaml, embedded by default), loaded once at start and kept in
@@ -47,6 +50,21 @@ type Zone struct {
 	// materialised up to IPv6PoolLimit addresses each.
 	IPv4Pools []string `yaml:"ipv4Pools"`
 	IPv6Pools []string `yaml:"ipv6Pools"`
+	// BandwidthClusters are the IDs a ByBandwidthCluster purchase may name
+	// as clusterId (CheckBandwidthCluster).
+	BandwidthClusters []string `yaml:"bandwidthClusters"`
+}
+
+// CheckBandwidthCluster checks the clusterId of a ByBandwidthCluster
+// purchase: one of the zone's bandwidth clusters, else INVALID_PARAMETER.
+// [decision] No public action lists or creates bandwidth clusters (sales
+// set them up), so the catalog names them; no source gives a code for an
+// unknown one.
+func CheckBandwidthCluster(z *Zone, id string) *Error {
+	if !slices.Contains(z.BandwidthClusters, id) {
+		return Errorf("INVALID_PARAMETER", "The bandwidth cluster %s does not exist in %s.", id, z.ID)
+	}
+	return nil
 }
 
 // IPv6PoolLimit bounds how many addresses of one IPv6 pool are written to the
