@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -525,4 +527,82 @@ func TestAuditFindsVpcDamage(t *testing.T) {
 			}
 		}
 	}, apitest.Options{SkipAudit: true})
+}
+
+// TestVpcSubnetOverlapRace: overlapping subnets created into one VPC at
+// the same moment, and a subnet joining while the VPC is deleted: the VPC's
+// row lock lets one win, the others get the VPC's codes, never two
+// overlapping subnets in one VPC nor a subnet in a deleted VPC.
+func TestVpcSubnetOverlapRace(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		c := env.BMC()
+		vpc := newVpc(t, env, c, map[string]any{"vpcRegionId": "SEL1", "cidrBlock": "10.0.0.0/16", "vpcName": "race"})
+		blocks := []string{"10.0.4.0/24", "10.0.4.0/25", "10.0.4.128/25", "10.0.4.0/23", "10.0.4.64/26"}
+		errs := make([]error, len(blocks))
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i, b := range blocks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errs[i] = c.Call(context.Background(), "CreateSubnet", map[string]any{"zoneId": "SEL-A", "cidrBlock": b, "subnetName": fmt.Sprintf("r%d", i), "vpcId": vpc}, nil)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		var got []netip.Prefix
+		for i, err := range errs {
+			if err != nil {
+				apitest.ExpectCode(t, err, "INVALID_PARAMETER_VPC_SUBNET_OVER_LAP")
+				continue
+			}
+			got = append(got, netip.MustParsePrefix(blocks[i]))
+		}
+		if out := describeSubnets(t, env, c, map[string]any{"vpcId": vpc}); out.TotalCount != len(got) || len(got) == 0 {
+			t.Fatalf("got %d winners and %d subnets in the VPC, want the same, at least one", len(got), out.TotalCount)
+		}
+		for i := range got {
+			for j := i + 1; j < len(got); j++ {
+				if got[i].Overlaps(got[j]) {
+					t.Fatalf("%s and %s both joined the VPC", got[i], got[j])
+				}
+			}
+		}
+
+		// Join versus delete: an empty VPC, a free subnet, both at once.
+		empty := newVpc(t, env, c, map[string]any{"vpcRegionId": "SEL1", "cidrBlock": "172.16.0.0/16", "vpcName": "empty"})
+		sub := newSubnet(t, env, c, map[string]any{"zoneId": "SEL-A", "cidrBlock": "172.16.1.0/24", "subnetName": "joiner"})
+		var joinErr, deleteErr error
+		start = make(chan struct{})
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			<-start
+			joinErr = c.Call(context.Background(), "AssociateVpcSubnet", map[string]any{"subnetId": sub, "vpcId": empty}, nil)
+		}()
+		go func() {
+			defer wg.Done()
+			<-start
+			deleteErr = c.Call(context.Background(), "DeleteVpc", map[string]any{"vpcId": empty}, nil)
+		}()
+		close(start)
+		wg.Wait()
+		left := describeVpcs(t, env, c, map[string]any{"vpcIds": []string{empty}}).TotalCount
+		joined := describeSubnets(t, env, c, map[string]any{"subnetIds": []string{sub}}).DataSet[0].VpcID
+		switch {
+		case joinErr == nil && deleteErr != nil:
+			apitest.ExpectCode(t, deleteErr, "OPERATION_DENIED_VPC_EXIST_SUBNET_ASSIGN")
+			if left != 1 || joined != empty {
+				t.Fatalf("join won: got VPC left %d, subnet in %q", left, joined)
+			}
+		case deleteErr == nil && joinErr != nil:
+			apitest.ExpectCode(t, joinErr, "INVALID_VPC_NOT_FOUND")
+			if left != 0 || joined != "" {
+				t.Fatalf("delete won: got VPC left %d, subnet in %q", left, joined)
+			}
+		default:
+			t.Fatalf("join %v, delete %v: want exactly one to succeed", joinErr, deleteErr)
+		}
+	})
 }
