@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"slices"
 )
 
 // The catalog: what an operator sells. It is declared in a YAML file
@@ -56,6 +57,21 @@ type Zone struct {
 	// them.
 	EIPPrices    *AddressPrices `yaml:"eipPrices"`
 	DdosIPPrices *AddressPrices `yaml:"ddosIpPrices"`
+	// BandwidthClusters are the IDs a ByBandwidthCluster purchase may name
+	// as clusterId (CheckBandwidthCluster).
+	BandwidthClusters []string `yaml:"bandwidthClusters"`
+}
+
+// CheckBandwidthCluster checks the clusterId of a ByBandwidthCluster
+// purchase: one of the zone's bandwidth clusters, else INVALID_PARAMETER.
+// [decision] No public action lists or creates bandwidth clusters (sales
+// set them up), so the catalog names them; no source gives a code for an
+// unknown one.
+func CheckBandwidthCluster(z *Zone, id string) *Error {
+	if !slices.Contains(z.BandwidthClusters, id) {
+		return Errorf("INVALID_PARAMETER", "The bandwidth cluster %s does not exist in %s.", id, z.ID)
+	}
+	return nil
 }
 
 // IPv6PoolLimit bounds how many addresses of one IPv6 pool are written to the

@@ -217,6 +217,9 @@ func (c *Catalog) checkZones(v *catalogChecker) {
 		for _, s := range z.IPv6Pools {
 			addPool(z, s, false)
 		}
+		for _, id := range z.BandwidthClusters {
+			checkCatalogID(v, fmt.Sprintf("zone %q: bandwidth cluster", z.ID), id)
+		}
 		checkAddressPrices(v, z)
 	}
 }

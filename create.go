@@ -166,7 +166,7 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 		}
 	}
 	if in.TrafficPackageSize != nil {
-		if err := CheckTrafficPackageSize(*in.TrafficPackageSize); err != nil {
+		if err := CheckTrafficPackageForm(*in.TrafficPackageSize); err != nil {
 			return nil, err
 		}
 	}
@@ -218,11 +218,17 @@ func ValidateCreate(ctx context.Context, in *CreateInstancesInput, c CreateConte
 		plan.TrafficPackageTB = offer.DefaultTrafficPackageTB
 		if in.TrafficPackageSize != nil {
 			plan.TrafficPackageTB = *in.TrafficPackageSize
+			if err := CheckTrafficPackageFloor(offer, plan.TrafficPackageTB); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if plan.InternetChargeType == InternetByBandwidthCluster {
 		if str(in.ClusterID) == "" {
 			return nil, missing("clusterId")
+		}
+		if err := CheckBandwidthCluster(zone, *in.ClusterID); err != nil {
+			return nil, err
 		}
 		plan.ClusterID = *in.ClusterID
 	}
@@ -411,9 +417,15 @@ func resolveLogin(ctx context.Context, c CreateContext, img *Image, password, ke
 		}
 		l.SSHKeys = sshKeys
 	}
+	if (l.KeyID != "" || len(l.SSHKeys) > 0) && img != nil && img.OSType == "windows" {
+		// The seed: "SSH key pairs are not supported for Windows
+		// operating system." Refused rather than ignored, so that no one
+		// waits for a key login that will never work.
+		return l, invalid("SSH key pairs are not supported for Windows images; give a password or none.")
+	}
 	if img == nil || img.OSType != "linux" {
-		// Keys need a Linux image; otherwise a password is generated
-		// (ACTIONS.md §3.1.3). keyId is still echoed as requested.
+		// Keys need a Linux image; on ESXi or without an image a password
+		// is generated (ACTIONS.md §3.1.3). keyId is still echoed.
 		l.SSHKeys = nil
 	}
 	return l, nil

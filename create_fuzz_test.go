@@ -59,7 +59,7 @@ func FuzzValidateCreate(f *testing.F) {
 			`"imageId":"d49d6b04-b0b6-4656-a6fc-b4feb541c3ea","amount":3,"instanceName":"web-[1,2]","hostname":"node[0,3].dc[5,1]","password":"Example~123",` +
 			`"partitions":[{"fsPath":"/","fsType":"ext4","size":50},{"fsPath":"/data","fsType":"xfs","size":10}],"nic":{"wanName":"wan0","lanName":"lan9"},` +
 			`"tags":{"tags":[{"key":"env","value":"prod"},{"key":"env","value":"dev"}]},"userData":"#!/bin/sh","subnetId":"` + sub.ID + `"}`,
-		`{"zoneId":"SEL-A","instanceChargeType":"POSTPAID","instanceTypeId":"M9E","internetChargeType":"ByBandwidthCluster","clusterId":"c-1",` +
+		`{"zoneId":"SEL-A","instanceChargeType":"POSTPAID","instanceTypeId":"M9E","internetChargeType":"ByBandwidthCluster","clusterId":"bwc-sel-1",` +
 			`"keyId":"` + kp.ID + `","imageId":"3477e9ab-df3e-4ce2-a492-d42b431cbf53","raidConfig":{"customRaids":[{"raidType":1,"diskSequence":[1,2]}]}}`,
 		`{"zoneId":"SEL-A","instanceChargeType":"POSTPAID","instanceTypeId":"M6C","internetChargeType":"ByTrafficPackage","trafficPackageSize":1.5,` +
 			`"ipxeUrl":"https://boot.example.com/x.ipxe","sshKeys":["ssh-ed25519 AAAA"],"marketingOptions":{"discountCode":"X","usePocVoucher":true},"enableGatewayMode":true}`,

@@ -161,6 +161,22 @@ var codeTable = map[Code]codeInfo{
 	"INVALID_KEY_PAIR_NAME_EXIST":     {http.StatusConflict, "The key name is already used."},
 	"INVALID_PUBLIC_KEY_EXCEED_LIMIT": {http.StatusBadRequest, "At most 5 public keys are allowed."},
 	"INVALID_PUBLIC_KEY_MALFORMED":    {http.StatusBadRequest, "The public key is malformed."},
+
+	// VPCs and subnets in VPCs (issue 14; codes of the SDK's errors.go,
+	// statuses our choice: not found 404, INVALID_* 400, OPERATION_* 403).
+	"INVALID_VPC_REGION_NOT_FOUND":                  {http.StatusNotFound, "The VPC region does not exist."},
+	"OPERATION_DENIED_VPC_REGION_EXCEED_LIMIT":      {http.StatusForbidden, "The VPC quota of the region is reached."},
+	"INVALID_PARAMETER_VPC_CIDR_BLOCK":              {http.StatusBadRequest, "The VPC CIDR block cannot be parsed."},
+	"INVALID_PARAMETER_VPC_LAN_IP":                  {http.StatusBadRequest, "The VPC CIDR block is outside the private ranges."},
+	"INVALID_PARAMETER_VPC_LAN_IP_NETMASK":          {http.StatusBadRequest, "The VPC prefix length is not allowed."},
+	"OPERATION_DENIED_VPC_STATUS_NOT_SUPPORT":       {http.StatusForbidden, "The VPC status does not allow this operation."},
+	"OPERATION_DENIED_VPC_EXIST_SUBNET_ASSIGN":      {http.StatusForbidden, "The VPC still has subnets."},
+	"OPERATION_DENIED_NO_AVAILABLE_VPC_REGION":      {http.StatusForbidden, "The VPC's region is no longer available."},
+	"OPERATION_DENIED_ZONE_NOT_BELONG_VPC":          {http.StatusForbidden, "The zone is not in the VPC's region."},
+	"OPERATION_DENIED_VPC_ZONE_SUBNET_EXCEED_LIMIT": {http.StatusForbidden, "The VPC's subnet quota in the zone is reached."},
+	"INVALID_PARAMETER_VPC_SUBNET_OVER_LAP":         {http.StatusBadRequest, "The CIDR block overlaps another subnet of the VPC."},
+	"INVALID_PARAMETER_SUBNET_CIDR_NOT_BELONG_VPC":  {http.StatusBadRequest, "The CIDR block is outside the VPC's block."},
+	"OPERATION_DENIED_SUBNET_ASSOCIATED_OTHER_VPC":  {http.StatusForbidden, "The subnet is in another VPC."},
 }
 
 // Codes returns every code of the error table, for tests that compare the

@@ -188,13 +188,40 @@ func CheckInternetTarget(cat *Catalog, in *Instance, offer *Offer, req InternetC
 		}
 		return nil
 	}
-	target, _ := milliTB(req.TrafficPackageTB)
+	if err := CheckTrafficPackageFloor(offer, req.TrafficPackageTB); err != nil {
+		return err
+	}
+	return checkTrafficPackageCeiling(req.TrafficPackageTB)
+}
+
+// CheckTrafficPackageForm checks a trafficPackageSize before anything is
+// looked up, with the rules of ModifyInstanceTrafficPackage, so that
+// CreateInstances, InquiryPriceCreateInstance and the traffic package
+// actions accept the same sizes: a non-negative multiple of 0.05 TB
+// (INVALID_PARAMETER_TRAFFIC_PACKAGE_ERROR), at most MaxTrafficPackageTB
+// (INVALID_PARAMETER_TRAFFIC_PACKAGE_EXCEED).
+func CheckTrafficPackageForm(tb float64) *Error {
+	if err := ValidateTrafficTarget(tb); err != nil {
+		return err
+	}
+	return checkTrafficPackageCeiling(tb)
+}
+
+func checkTrafficPackageCeiling(tb float64) *Error {
+	if target, _ := milliTB(tb); target > MaxTrafficPackageTB*1000 {
+		return Errorf("INVALID_PARAMETER_TRAFFIC_PACKAGE_EXCEED", "trafficPackageSize must be at most %d TB.", MaxTrafficPackageTB)
+	}
+	return nil
+}
+
+// CheckTrafficPackageFloor refuses a package below the offer's free one
+// (INVALID_PARAMETER_TRAFFIC_PACKAGE_LESS): no change could ever return to
+// it, so no purchase may start there either.
+func CheckTrafficPackageFloor(offer *Offer, tb float64) *Error {
+	target, _ := milliTB(tb)
 	free, _ := milliTB(offer.DefaultTrafficPackageTB)
 	if target < free {
 		return Errorf("INVALID_PARAMETER_TRAFFIC_PACKAGE_LESS", "trafficPackageSize must be at least the free package of %g TB.", offer.DefaultTrafficPackageTB)
-	}
-	if target > MaxTrafficPackageTB*1000 {
-		return Errorf("INVALID_PARAMETER_TRAFFIC_PACKAGE_EXCEED", "trafficPackageSize must be at most %d TB.", MaxTrafficPackageTB)
 	}
 	return nil
 }

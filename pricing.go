@@ -130,3 +130,10 @@ func CheckDebit(what string, amount, listPrice Money) error {
 	}
 	return nil
 }
+
+// BilledByPercentile95 reports whether the internet charge type bills the
+// monthly 95th percentile of the bandwidth used (per Mbps, by MONTH)
+// rather than a cap or a package paid in advance.
+func BilledByPercentile95(internetChargeType string) bool {
+	return internetChargeType == InternetByInstanceBandwidth95 || internetChargeType == InternetByClusterBandwidth95
+}

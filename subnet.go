@@ -14,11 +14,11 @@ import (
 // DELETING, the subnet is simply absent afterwards. Terraform's waiters
 // accept both (AVAILABLE is their target; "gone" ends the delete wait).
 //
-// [decision] Overlapping CIDR blocks are allowed, even for one team in one
-// zone: the overlap codes of the spec belong to VPCs, which do not exist
-// here, and each subnet is a separate private network (as subnets of two
-// different VPCs would be), so its addresses are only ever compared with
-// its own members'.
+// [decision] Overlapping CIDR blocks are allowed between subnets that are
+// not in one VPC, even for one team in one zone: each such subnet is a
+// separate private network, so its addresses are only ever compared with
+// its own members'. Subnets of one VPC may not overlap
+// (INVALID_PARAMETER_VPC_SUBNET_OVER_LAP, see CheckSubnetInVpc).
 type Subnet struct {
 	ID     string
 	TeamID string
@@ -28,7 +28,9 @@ type Subnet struct {
 	CIDR            string
 	Status          string
 	ResourceGroupID string
-	CreatedAt       time.Time
+	// VpcID is the VPC the subnet is in, "" for none.
+	VpcID     string
+	CreatedAt time.Time
 }
 
 // Subnet states (SubnetStatus, ACTIONS.md §5.1). Only AVAILABLE is stored

@@ -543,7 +543,7 @@ func TestCreateInstancesErrorCodes(t *testing.T) {
 			{name: "invalid/period 37", req: prepaidWith(map[string]any{"instanceChargePrepaid": map[string]any{"period": 37}}),
 				code: "INVALID_PARAMETER", status: 400},
 			{name: "invalid/negative traffic package", req: postpaidWith(map[string]any{"internetChargeType": "ByTrafficPackage", "trafficPackageSize": -1}),
-				code: "INVALID_PARAMETER", status: 400},
+				code: "INVALID_PARAMETER_TRAFFIC_PACKAGE_ERROR", status: 400},
 			{name: "invalid/traffic package above the largest", req: postpaidWith(map[string]any{"internetChargeType": "ByTrafficPackage", "trafficPackageSize": 1000.05}),
 				code: "INVALID_PARAMETER_TRAFFIC_PACKAGE_EXCEED", status: 400},
 			{name: "invalid/charge type enum", req: postpaidWith(map[string]any{"instanceChargeType": "MONTHLY"}),

@@ -98,7 +98,7 @@ func handleInquiryPriceCreateInstance(r *request) (any, error) {
 		}
 	}
 	if in.TrafficPackageSize != nil {
-		if err := metalplane.CheckTrafficPackageSize(*in.TrafficPackageSize); err != nil {
+		if err := metalplane.CheckTrafficPackageForm(*in.TrafficPackageSize); err != nil {
 			return nil, err
 		}
 	}
@@ -129,8 +129,11 @@ func handleInquiryPriceCreateInstance(r *request) (any, error) {
 		return nil, metalplane.Errorf("INVALID_BANDWIDTH_VALUE_EXCEED_MAXIMUM", "internetMaxBandwidthOut must be at most %d Mbps for %s.", t.MaxBandwidthMbps, t.ID)
 	}
 	traffic := offer.DefaultTrafficPackageTB
-	if in.TrafficPackageSize != nil {
+	if in.TrafficPackageSize != nil && *in.InternetChargeType == metalplane.InternetByTrafficPackage {
 		traffic = *in.TrafficPackageSize
+		if err := metalplane.CheckTrafficPackageFloor(offer, traffic); err != nil {
+			return nil, err
+		}
 	}
 	q, err := metalplane.PriceOf(metalplane.PriceInput{Offer: offer, ChargeType: *in.InstanceChargeType, Period: period,
 		InternetChargeType: *in.InternetChargeType, BandwidthMbps: bandwidth, TrafficPackageTB: traffic})
@@ -138,6 +141,12 @@ func handleInquiryPriceCreateInstance(r *request) (any, error) {
 		return nil, err
 	}
 	bandwidthPrice := []priceItem{toPriceItem(q.Bandwidth, *in.InstanceChargeType, "Mbps")}
+	if metalplane.BilledByPercentile95(*in.InternetChargeType) {
+		// Nothing is paid for bandwidth up front; the 95th percentile of
+		// each month is billed per Mbps at the month's end.
+		unit := offer.Prices.BandwidthMonthlyPerMbps.Float()
+		bandwidthPrice[0].UnitPrice, bandwidthPrice[0].DiscountUnitPrice, bandwidthPrice[0].ChargeUnit = &unit, &unit, "MONTH"
+	}
 	if *in.InternetChargeType == metalplane.InternetByTrafficPackage {
 		bandwidthPrice = append(bandwidthPrice, toPriceItem(q.Traffic, *in.InstanceChargeType, "TB"))
 	}

@@ -8,13 +8,12 @@ import (
 )
 
 // The bmc subnet actions (ACTIONS.md §3.13). Every call sees only the
-// caller's team: another team's subnet is "not found". No VPC exists, so a
-// vpcId names nothing.
+// caller's team: another team's subnet (or VPC) is "not found".
 
 // subnetInfo is SubnetInfo of ACTIONS.md §5.14, the 2026-02-01 superset
 // (the 2022-11-20 Subnet lacks availableIpCount and vpcSubnetStatus; its
 // clients ignore them). Every field is always present: the VPC fields are
-// "" because no VPC exists, and subnetInstanceSet is [] when empty since
+// null for a subnet in no VPC, and subnetInstanceSet is [] when empty since
 // Terraform reads its length.
 type subnetInfo struct {
 	SubnetID          string           `json:"subnetId"`
@@ -24,9 +23,9 @@ type subnetInfo struct {
 	CidrBlock         string           `json:"cidrBlock"`
 	SubnetStatus      string           `json:"subnetStatus"`
 	CreateTime        string           `json:"createTime"`
-	VpcSubnetStatus   string           `json:"vpcSubnetStatus"`
-	VpcID             string           `json:"vpcId"`
-	VpcName           string           `json:"vpcName"`
+	VpcSubnetStatus   *string          `json:"vpcSubnetStatus"`
+	VpcID             *string          `json:"vpcId"`
+	VpcName           *string          `json:"vpcName"`
 	ResourceGroupID   string           `json:"resourceGroupId"`
 	ResourceGroupName string           `json:"resourceGroupName"`
 	SubnetInstanceSet []subnetInstance `json:"subnetInstanceSet"`
@@ -57,10 +56,12 @@ type createSubnetResponse struct {
 }
 
 // handleCreateSubnet checks, in order ([decision]): zoneId, cidrBlock and
-// subnetName present; the zone exists; it offers subnets; no vpcId; the
-// CIDR rules; the name's format; then the store checks the resource group
-// and the zone quota. An empty vpcId or resourceGroupId counts as absent,
-// since the 2026-02-01 SDK may send "" for an unset pointer field.
+// subnetName present; the zone exists; it offers subnets; the vpcId names
+// one of the team's VPCs; the CIDR rules; the name's format; then the store
+// checks the resource group (without a VPC), the zone quota and, with a
+// VPC, metalplane.CheckSubnetInVpc. An empty vpcId or resourceGroupId
+// counts as absent, since the 2026-02-01 SDK may send "" for an unset
+// pointer field.
 func handleCreateSubnet(r *request) (any, error) {
 	var in createSubnetRequest
 	if err := r.decode(&in); err != nil {
@@ -86,8 +87,12 @@ func handleCreateSubnet(r *request) (any, error) {
 	if !zone.SubnetsSupported {
 		return nil, metalplane.Errorf("OPERATION_DENIED_ZONE_NOT_SUPPORT_SUBNET", "The zone %s does not offer subnets.", zone.ID)
 	}
-	if in.VpcID != nil && *in.VpcID != "" {
-		return nil, metalplane.Errorf("INVALID_VPC_NOT_FOUND", "The VPC %s does not exist.", *in.VpcID)
+	vpcID := deref(in.VpcID)
+	if vpcID != "" {
+		// Checked again, locked, in the store's transaction.
+		if _, err := r.server.DB.FindVpc(r.ctx, r.caller.TeamID, vpcID); err != nil {
+			return nil, err
+		}
 	}
 	prefix, cidrErr := metalplane.ValidateSubnetCIDR(*in.CidrBlock)
 	if cidrErr != nil {
@@ -96,7 +101,8 @@ func handleCreateSubnet(r *request) (any, error) {
 	if err := metalplane.ValidateSubnetName(*in.SubnetName); err != nil {
 		return nil, err
 	}
-	create := sqlstore.SubnetCreate{ID: metalplane.NewSubnetID(), TeamID: r.caller.TeamID, ZoneID: zone.ID, Name: *in.SubnetName, CIDR: prefix.String()}
+	create := sqlstore.SubnetCreate{ID: metalplane.NewSubnetID(), TeamID: r.caller.TeamID, ZoneID: zone.ID, Name: *in.SubnetName, CIDR: prefix.String(),
+		VpcID: vpcID, VpcRegions: metalplane.VpcRegions(r.server.Catalog)}
 	if in.ResourceGroupID != nil {
 		create.ResourceGroupID = *in.ResourceGroupID
 	}
@@ -184,11 +190,19 @@ func handleDescribeSubnets(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	vpcNames, err := r.server.DB.VpcNames(r.ctx, r.caller.TeamID)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range subnets {
 		info := subnetInfo{
 			SubnetID: s.ID, SubnetName: s.Name, ZoneID: s.ZoneID, CidrBlock: s.CIDR, SubnetStatus: s.Status,
 			CreateTime: wireTime(s.CreatedAt), ResourceGroupID: s.ResourceGroupID,
 			ResourceGroupName: groupNames[s.ResourceGroupID], SubnetInstanceSet: []subnetInstance{},
+		}
+		if s.VpcID != "" {
+			name, status := vpcNames[s.VpcID], metalplane.VpcSubnetAssociated
+			info.VpcID, info.VpcName, info.VpcSubnetStatus = &s.VpcID, &name, &status
 		}
 		for _, m := range members[s.ID] {
 			info.SubnetInstanceSet = append(info.SubnetInstanceSet, subnetInstance{

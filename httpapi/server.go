@@ -64,6 +64,9 @@ type Server struct {
 	// RateLimits are the token buckets in front of the API; the zero
 	// value limits nothing. Handler creates the buckets.
 	RateLimits RateLimits
+	// Traffic reports instances' traffic samples (DescribeInstanceTraffic);
+	// nil answers every instance with no samples.
+	Traffic metalplane.TrafficSource
 
 	limiters limiters
 }

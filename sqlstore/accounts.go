@@ -510,11 +510,7 @@ func (db *DB) DefaultResourceGroup(ctx context.Context, teamID string) (*metalpl
 
 // ResourceGroupNames maps the team's resource group IDs to names.
 func (db *DB) ResourceGroupNames(ctx context.Context, teamID string) (map[string]string, error) {
-	rows, err := db.readRows(ctx, `SELECT id, name FROM resource_groups WHERE team_id = $1`, teamID)
-	if err != nil {
-		return nil, err
-	}
-	return scanIDNames(rows)
+	return db.idNames(ctx, `SELECT id, name FROM resource_groups WHERE team_id = $1`, teamID)
 }
 
 // CreateResourceGroup adds a non-default resource group to the team.

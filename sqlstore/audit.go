@@ -242,6 +242,7 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 			},
 		})
 	}
+	checks = append(checks, vpcAuditChecks()...)
 	tx, err := db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err

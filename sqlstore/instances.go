@@ -72,6 +72,9 @@ type InstanceFilter struct {
 	PrivateIPs         []string
 	TagKeys            []string
 	Tags               [][2]string
+	// ZoneIDs keeps instances in one of these zones (DescribeManagedInstances'
+	// facName and cityCode); nil filters nothing.
+	ZoneIDs []string
 	// Offset and Limit page the result; Limit 0 means no limit.
 	Offset int
 	Limit  int
@@ -94,6 +97,9 @@ func (f *InstanceFilter) where() (string, []any) {
 	}
 	if len(f.IDs) > 0 {
 		in("id", f.IDs)
+	}
+	if f.ZoneIDs != nil {
+		in("zone_id", append(append([]string{}, f.ZoneIDs...), "")) // "" is no zone: an empty list matches nothing
 	}
 	for _, eq := range []struct{ col, v string }{
 		{"zone_id", f.ZoneID}, {"resource_group_id", f.ResourceGroupID}, {"instance_type_id", f.InstanceTypeID},
@@ -141,7 +147,7 @@ func (f *InstanceFilter) where() (string, []any) {
 // instance_counts (SQLite only, migration 0009), when every filter is one
 // of the columns that table is grouped by.
 func (f *InstanceFilter) summaryCount(haveCounts bool) (string, []any, bool) {
-	if !haveCounts || len(f.IDs) > 0 || f.ImageID != "" || f.SubnetID != "" || f.Name != "" || f.Hostname != "" ||
+	if !haveCounts || len(f.IDs) > 0 || f.ZoneIDs != nil || f.ImageID != "" || f.SubnetID != "" || f.Name != "" || f.Hostname != "" ||
 		len(f.PublicIPs) > 0 || len(f.PrivateIPs) > 0 || len(f.TagKeys) > 0 || len(f.Tags) > 0 {
 		return "", nil, false
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -23,8 +24,12 @@ type SubnetCreate struct {
 	// CIDR is the canonical block.
 	CIDR string
 	// ResourceGroupID is one of the team's groups; "" means its default
-	// group.
+	// group. Ignored with VpcID: the subnet takes the VPC's group (SDK).
 	ResourceGroupID string
+	// VpcID, when set, is the team's VPC the subnet is created in;
+	// VpcRegions are the catalog's regions its rules are checked against.
+	VpcID      string
+	VpcRegions []metalplane.VpcRegion
 }
 
 // CreateSubnet stores a new subnet of the team, AVAILABLE at once (see
@@ -32,11 +37,14 @@ type SubnetCreate struct {
 // OPERATION_FAILED_RESOURCE_GROUP_NOT_FOUND for a group that is not the
 // team's (or a team without a default group), then
 // OPERATION_DENIED_SUBNET_EXCEED_LIMIT when the team already has
-// subnet_quota subnets in the zone. Overlapping blocks are allowed.
+// subnet_quota subnets in the zone. With a VPC, the group is the VPC's
+// (INVALID_VPC_NOT_FOUND for one that is not the team's), the team quota is
+// checked, then the rules of metalplane.CheckSubnetInVpc. Overlapping
+// blocks are allowed outside VPCs.
 func (db *DB) CreateSubnet(ctx context.Context, in SubnetCreate) (*metalplane.Subnet, error) {
 	s := &metalplane.Subnet{
 		ID: in.ID, TeamID: in.TeamID, ZoneID: in.ZoneID, Name: in.Name, CIDR: in.CIDR,
-		Status: metalplane.SubnetAvailable, ResourceGroupID: in.ResourceGroupID, CreatedAt: db.Now(),
+		Status: metalplane.SubnetAvailable, ResourceGroupID: in.ResourceGroupID, VpcID: in.VpcID, CreatedAt: db.Now(),
 	}
 	if s.ID == "" {
 		s.ID = metalplane.NewSubnetID()
@@ -48,16 +56,19 @@ func (db *DB) CreateSubnet(ctx context.Context, in SubnetCreate) (*metalplane.Su
 		if err != nil {
 			return err
 		}
-		var g *metalplane.ResourceGroup
-		if in.ResourceGroupID == "" {
-			g, err = db.defaultResourceGroup(ctx, tx, in.TeamID)
+		var vpc *metalplane.Vpc
+		if in.VpcID != "" {
+			if vpc, err = db.findVpc(ctx, tx, in.TeamID, in.VpcID, db.forUpdate()); err != nil {
+				return err
+			}
+			s.ResourceGroupID = vpc.ResourceGroupID
 		} else {
-			g, err = db.findResourceGroup(ctx, tx, in.TeamID, in.ResourceGroupID)
+			g, err := db.teamGroup(ctx, tx, in.TeamID, in.ResourceGroupID)
+			if err != nil {
+				return err
+			}
+			s.ResourceGroupID = g.ID
 		}
-		if err != nil {
-			return err
-		}
-		s.ResourceGroupID = g.ID
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM subnets WHERE team_id = $1 AND zone_id = $2`, in.TeamID, in.ZoneID).Scan(&n); err != nil {
 			return fmt.Errorf("count subnets: %w", err)
@@ -65,8 +76,17 @@ func (db *DB) CreateSubnet(ctx context.Context, in SubnetCreate) (*metalplane.Su
 		if n >= team.SubnetQuota {
 			return metalplane.Errorf("OPERATION_DENIED_SUBNET_EXCEED_LIMIT", "The team may hold at most %d subnets in %s.", team.SubnetQuota, in.ZoneID)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO subnets (id, team_id, zone_id, name, cidr, status, resource_group_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			s.ID, s.TeamID, s.ZoneID, s.Name, s.CIDR, s.Status, s.ResourceGroupID, s.CreatedAt.Unix())
+		if vpc != nil {
+			p, err := netip.ParsePrefix(in.CIDR)
+			if err != nil {
+				return fmt.Errorf("subnet block %q: %w", in.CIDR, err)
+			}
+			if _, err := db.checkSubnetInVpcTx(ctx, tx, in.TeamID, vpc.ID, in.ZoneID, p, s.ID, in.VpcRegions); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO subnets (id, team_id, zone_id, name, cidr, status, resource_group_id, vpc_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			s.ID, s.TeamID, s.ZoneID, s.Name, s.CIDR, s.Status, s.ResourceGroupID, s.VpcID, s.CreatedAt.Unix())
 		if err != nil {
 			return fmt.Errorf("insert subnet: %w", err)
 		}
@@ -90,19 +110,19 @@ type SubnetFilter struct {
 	Status          string
 	ZoneID          string
 	ResourceGroupID string
-	// VpcID matches nothing: no VPC exists, so no subnet belongs to one.
+	// VpcID keeps the subnets in this VPC.
 	VpcID string
 	// PageNum (from 1) and PageSize select one page; PageSize 0 returns
 	// every match.
 	PageNum, PageSize int
 }
 
-const subnetColumns = `id, team_id, zone_id, name, cidr, status, resource_group_id, created_at`
+const subnetColumns = `id, team_id, zone_id, name, cidr, status, resource_group_id, vpc_id, created_at`
 
 func scanSubnet(row interface{ Scan(...any) error }) (*metalplane.Subnet, error) {
 	var s metalplane.Subnet
 	var created int64
-	if err := row.Scan(&s.ID, &s.TeamID, &s.ZoneID, &s.Name, &s.CIDR, &s.Status, &s.ResourceGroupID, &created); err != nil {
+	if err := row.Scan(&s.ID, &s.TeamID, &s.ZoneID, &s.Name, &s.CIDR, &s.Status, &s.ResourceGroupID, &s.VpcID, &created); err != nil {
 		return nil, err
 	}
 	s.CreatedAt = time.Unix(created, 0).UTC()
@@ -113,53 +133,25 @@ func scanSubnet(row interface{ Scan(...any) error }) (*metalplane.Subnet, error)
 // (then by ID), and the number of matches on all pages.
 func (db *DB) FindSubnets(ctx context.Context, f SubnetFilter) ([]*metalplane.Subnet, int, error) {
 	out := []*metalplane.Subnet{}
-	if f.VpcID != "" {
-		return out, 0, nil
-	}
-	conds := []string{"team_id = $1"}
-	args := []any{f.TeamID}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	if len(f.IDs) > 0 {
-		ph := make([]string, len(f.IDs))
-		for i, id := range f.IDs {
-			ph[i] = arg(id)
-		}
-		conds = append(conds, "id IN ("+strings.Join(ph, ", ")+")")
-	}
-	for _, eq := range []struct{ col, v string }{
-		{"name", f.Name}, {"cidr", f.CIDR}, {"status", f.Status}, {"zone_id", f.ZoneID}, {"resource_group_id", f.ResourceGroupID},
-	} {
-		if eq.v != "" {
-			conds = append(conds, eq.col+" = "+arg(eq.v))
-		}
-	}
-	where := strings.Join(conds, " AND ")
+	w := teamRows(f.TeamID)
+	w.in("id", f.IDs)
+	w.eq("name", f.Name)
+	w.eq("cidr", f.CIDR)
+	w.eq("status", f.Status)
+	w.eq("zone_id", f.ZoneID)
+	w.eq("resource_group_id", f.ResourceGroupID)
+	w.eq("vpc_id", f.VpcID)
 	var total int
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM subnets WHERE `+where, args...).Scan(&total); err != nil {
-			return fmt.Errorf("count subnets: %w", err)
-		}
-		limit, offset, ok := pageWindow(f.PageNum, f.PageSize, total)
-		if !ok {
-			return nil
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+subnetColumns+` FROM subnets WHERE `+where+
-			fmt.Sprintf(` ORDER BY created_at, id LIMIT %d OFFSET %d`, limit, offset), args...)
-		if err != nil {
-			return fmt.Errorf("find subnets: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
+		var err error
+		total, err = findPage(ctx, tx, "subnets", subnetColumns, w, f.PageNum, f.PageSize, func(rows *sql.Rows) error {
 			s, err := scanSubnet(rows)
-			if err != nil {
-				return err
+			if err == nil {
+				out = append(out, s)
 			}
-			out = append(out, s)
-		}
-		return rows.Err()
+			return err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, 0, err

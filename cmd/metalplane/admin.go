@@ -46,6 +46,11 @@ var adminCommands = []adminCommand{
 	{"balance", "debit", "--team T --amount 10 [--note TEXT]", "take money from a team (a negative ledger row)", adminBalanceDebit},
 	{"quota", "set", "--team T --instances N", "set a team's instance quota", adminQuotaSet},
 	{"postpaid", "set", "--team T --allowed=true|false", "allow or forbid POSTPAID instances", adminPostpaidSet},
+	{"gateway", "set", "--team T --allowed=true|false", "allow or forbid enableGatewayMode on the team's instances", adminGatewaySet},
+	{"vouchers", "set", "--team T --count N", "set how many POC vouchers (usePocVoucher) the team holds", adminVouchersSet},
+	{"groups", "create", "--team T --name N", "add a resource group to a team", adminGroupsCreate},
+	{"groups", "list", "--team T", "list a team's resource groups, the default one first", adminGroupsList},
+	{"groups", "delete", "--team T --group G", "delete an empty resource group (never the default one)", adminGroupsDelete},
 	{"hosts", "list", "[--zone Z] [--type T] [--state S] [--bmc]", "list physical hosts: state, driver, power, last BMC contact (never a password)", adminHostsList},
 	{"hosts", "enroll", "--host H --zone Z --type T --bmc URL [--mac M] [--password-file F|-]", "add a server powered through its BMC (ipmi:// or redfish+https://)", adminHostsEnroll},
 	{"hosts", "update", "--host H [--bmc URL] [--mac M] [--password-file F|-] [--no-password]", "change an enrolled server's BMC address, MAC or BMC password", adminHostsUpdate},
@@ -375,10 +380,7 @@ func adminPostpaidSet(fs *flag.FlagSet) adminFunc {
 		if err != nil {
 			return err
 		}
-		// A bool flag's default cannot tell "false" from "forgotten".
-		given := false
-		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "allowed" })
-		if !given {
+		if !flagGiven(fs, "allowed") {
 			return errors.New("--allowed=true or --allowed=false is required")
 		}
 		if err := db.UpdateTeam(ctx, team.ID, sqlstore.TeamUpdate{PostpaidAllowed: allowed}); err != nil {

@@ -226,6 +226,9 @@ func (a *App) setup(ctx context.Context) error {
 	a.Provisioner = p
 	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue,
 		EnqueueLifecycle: p.EnqueueLifecycle, EnqueueEIP: p.EnqueueEIP, RateLimits: cfg.Edge.RateLimits}
+	// Traffic comes from the sim driver's model for every instance: no
+	// driver reads switch counters yet (docs/api.md, Traffic data).
+	a.API.Traffic = &sim.Driver{}
 	return nil
 }
 
