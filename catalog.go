@@ -47,6 +47,10 @@ type Zone struct {
 	// materialised up to IPv6PoolLimit addresses each.
 	IPv4Pools []string `yaml:"ipv4Pools"`
 	IPv6Pools []string `yaml:"ipv6Pools"`
+	// Prices of IPv4 CIDR blocks (CreateIpv4Block), per address of the
+	// block: a /29 costs 8 times these. Absent means free.
+	BlockIPv4MonthlyPerIP Money `yaml:"blockIpv4MonthlyPerIp"`
+	BlockIPv4HourlyPerIP  Money `yaml:"blockIpv4HourlyPerIp"`
 }
 
 // IPv6PoolLimit bounds how many addresses of one IPv6 pool are written to the

@@ -54,6 +54,9 @@ type Server struct {
 	// EnqueueLifecycle enqueues the jobs of the lifecycle actions in
 	// their transaction.
 	EnqueueLifecycle sqlstore.LifecycleEnqueueFunc
+	// EnqueueBlockIPs enqueues the driver jobs of BindCidrBlockIps and
+	// UnbindCidrBlockIps in their transaction.
+	EnqueueBlockIPs sqlstore.BlockIPsEnqueueFunc
 	// BeforeAnswerFunc, when set, is called after an action succeeded
 	// and before its answer is written. Tests slow answers down with it
 	// to lose them on purpose.

@@ -226,6 +226,7 @@ func (a *App) setup(ctx context.Context) error {
 	a.Provisioner = p
 	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue,
 		EnqueueLifecycle: p.EnqueueLifecycle, RateLimits: cfg.Edge.RateLimits}
+	a.API.EnqueueBlockIPs = p.EnqueueBlockIPs
 	return nil
 }
 
