@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,4 +285,317 @@ func blockLedgerRows(t *testing.T, env *apitest.Env, like string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func describeBlockIPs(t *testing.T, env *apitest.Env, c *httpapi.Client, req map[string]any) []blockIPOut {
+	t.Helper()
+	var out struct {
+		CidrBlockIps []blockIPOut `json:"cidrBlockIps"`
+	}
+	mustTickCall(t, env, c, "DescribeCidrBlockIps", req, &out)
+	if out.CidrBlockIps == nil {
+		t.Fatal("DescribeCidrBlockIps: got null, want an array")
+	}
+	return out.CidrBlockIps
+}
+
+// waitBlockIPs polls DescribeCidrBlockIps until every address has the
+// status (the driver job runs in the background).
+func waitBlockIPs(t *testing.T, env *apitest.Env, c *httpapi.Client, blockID string, want string, ips ...string) []blockIPOut {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		all := describeBlockIPs(t, env, c, map[string]any{"cidrBlockId": blockID})
+		done := 0
+		for _, ip := range all {
+			for _, a := range ips {
+				if ip.IP == a && ip.Status == want {
+					done++
+				}
+			}
+		}
+		if done == len(ips) {
+			return all
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s, %d of %v are %s: %+v", done, ips, want, all)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestCidrBlockBinding binds addresses of a block to a running instance
+// and back, on both versions: the driver's job moves them from BINDING to
+// BOUND (recording an event), the block shows the instance, and every
+// documented refusal leaves the bindings as they were.
+func TestCidrBlockBinding(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		inst := createRunning(t, env, minimalCreate())["instanceId"].(string)
+		_, far := createIpv4Block(t, env, env.BMC(), map[string]any{"zoneId": "HKG-A", "chargeType": "POSTPAID", "netmask": 30})
+		for version, c := range bmcClients(env) {
+			t.Run(version, func(t *testing.T) {
+				_, ids := createIpv4Block(t, env, c, map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 29})
+				block := ids[0]
+				prefix := netip.MustParsePrefix(mustBlock(t, env, c, block).CidrBlock)
+				first, _ := metalplane.BlockUsableIP(prefix, 0)
+				second, _ := metalplane.BlockUsableIP(prefix, 1)
+
+				var avail struct {
+					InstanceAvailableCidrBlocks []struct {
+						CidrBlockID      string   `json:"cidrBlockId"`
+						ZoneID           string   `json:"zoneId"`
+						CidrBlockType    string   `json:"cidrBlockType"`
+						CidrType         string   `json:"cidrType"`
+						CidrBlock        string   `json:"cidrBlock"`
+						AvailableIps     []string `json:"availableIps"`
+						AvailableIPCount int      `json:"availableIpCount"`
+					} `json:"instanceAvailableCidrBlocks"`
+				}
+				mustTickCall(t, env, c, "DescribeInstanceAvailableCidrBlock", map[string]any{"instanceId": inst, "cidrBlockType": "IPV4"}, &avail)
+				found := false
+				for _, a := range avail.InstanceAvailableCidrBlocks {
+					if a.ZoneID != "SEL-A" {
+						t.Fatalf("DescribeInstanceAvailableCidrBlock lists %s of %s for an instance in SEL-A", a.CidrBlockID, a.ZoneID)
+					}
+					if a.CidrBlockID == block {
+						found = true
+						if a.AvailableIPCount != 5 || len(a.AvailableIps) != 5 || a.AvailableIps[0] != first.String() || a.CidrBlock != prefix.String() ||
+							a.CidrBlockType != "IPV4" || a.CidrType != "BGP" {
+							t.Fatalf("available block: got %+v, want 5 addresses from %s", a, first)
+						}
+					}
+				}
+				if !found {
+					t.Fatalf("DescribeInstanceAvailableCidrBlock: block %s missing from %+v", block, avail)
+				}
+
+				bind := func(ip string) map[string]any {
+					return map[string]any{"cidrBlockId": block, "ipBindList": []map[string]any{{"instanceId": inst, "ip": ip}}}
+				}
+				mustTickCall(t, env, c, "BindCidrBlockIps", map[string]any{"cidrBlockId": block,
+					"ipBindList": []map[string]any{{"instanceId": inst, "ip": first.String()}, {"instanceId": inst, "ip": second.String()}}}, nil)
+				ips := waitBlockIPs(t, env, c, block, "BOUND", first.String(), second.String())
+				if len(ips) != 5 {
+					t.Fatalf("DescribeCidrBlockIps: got %d addresses, want the 5 usable ones", len(ips))
+				}
+				for _, ip := range ips {
+					bound := ip.IP == first.String() || ip.IP == second.String()
+					if ip.CidrBlockID != block || ip.CidrBlockType != "IPV4" || bound != (ip.InstanceID != nil && *ip.InstanceID == inst) ||
+						!bound && ip.Status != "AVAILABLE" {
+						t.Fatalf("block address %+v", ip)
+					}
+				}
+				if got := describeBlockIPs(t, env, c, map[string]any{"cidrBlockId": block, "instanceId": inst}); len(got) != 2 {
+					t.Fatalf("DescribeCidrBlockIps by instance: got %d, want 2", len(got))
+				}
+				if got := describeBlockIPs(t, env, c, map[string]any{"cidrBlockId": block, "ip": second.String()}); len(got) != 1 || got[0].Status != "BOUND" {
+					t.Fatalf("DescribeCidrBlockIps by ip: got %+v", got)
+				}
+				b := mustBlock(t, env, c, block)
+				if len(b.InstanceIDs) != 1 || b.InstanceIDs[0] != inst || b.AvailableIPCount != 3 {
+					t.Fatalf("after binding 2: got instanceIds %v and %d available, want [%s] and 3", b.InstanceIDs, b.AvailableIPCount, inst)
+				}
+				var events int
+				if err := env.DB.SQL.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM instance_events WHERE instance_id = $1 AND kind = 'network' AND driver = 'sim' AND detail LIKE $2`,
+					inst, "%"+first.String()+"%").Scan(&events); err != nil || events == 0 {
+					t.Fatalf("no driver event records the binding of %s (%v)", first, err)
+				}
+
+				// Refusals, each changing nothing.
+				outside := metalplane.AddrAdd(prefix.Addr(), 8).String()
+				broadcast := metalplane.AddrAdd(prefix.Addr(), 7).String()
+				third, _ := metalplane.BlockUsableIP(prefix, 2)
+				for _, tc := range []struct {
+					name string
+					req  map[string]any
+					code metalplane.Code
+				}{
+					{"no block", map[string]any{"ipBindList": []map[string]any{{"instanceId": inst, "ip": first.String()}}}, "MISSING_PARAMETER"},
+					{"no list", map[string]any{"cidrBlockId": block}, "MISSING_PARAMETER"},
+					{"not an address", bind("a.b.c.d"), "INVALID_PARAMETER"},
+					{"twice in one list", map[string]any{"cidrBlockId": block, "ipBindList": []map[string]any{{"instanceId": inst, "ip": third.String()}, {"instanceId": inst, "ip": third.String()}}}, "INVALID_PARAMETER"},
+					{"unknown block", map[string]any{"cidrBlockId": "cidr-nosuchblock", "ipBindList": []map[string]any{{"instanceId": inst, "ip": first.String()}}}, "INVALID_CIDRBLOCK_NOT_FOUND"},
+					{"unknown instance", map[string]any{"cidrBlockId": block, "ipBindList": []map[string]any{{"instanceId": "123", "ip": third.String()}}}, "INVALID_INSTANCE_NOT_FOUND"},
+					{"other zone", map[string]any{"cidrBlockId": far[0], "ipBindList": []map[string]any{{"instanceId": inst, "ip": first.String()}}}, "OPERATION_DENIED_DIFFERENT_ZONE"},
+					{"outside the block", bind(outside), "OPERATION_DENIED_IP_NOT_BELONG"},
+					{"broadcast", bind(broadcast), "OPERATION_DENIED_IP_NOT_BELONG"},
+					{"gateway", bind(prefix.Addr().Next().String()), "OPERATION_DENIED_IP_NOT_BELONG"},
+					{"already bound", bind(first.String()), "OPERATION_DENIED_INVALID_STATUS"},
+				} {
+					apitest.ExpectCode(t, tickCall(t, env, c, "BindCidrBlockIps", tc.req, nil), tc.code)
+				}
+				apitest.ExpectCode(t, tickCall(t, env, c, "TerminateCidrBlock", map[string]any{"cidrBlockId": block}, nil), "OPERATION_DENIED_INSTANCE_EXIST")
+				apitest.ExpectCode(t, tickCall(t, env, c, "UnbindCidrBlockIps", map[string]any{"cidrBlockId": block, "ipList": []string{outside}}, nil), "OPERATION_DENIED_IP_NOT_BELONG")
+				apitest.ExpectCode(t, tickCall(t, env, c, "UnbindCidrBlockIps", map[string]any{"cidrBlockId": block, "ipList": []string{third.String()}}, nil), "OPERATION_DENIED_INVALID_STATUS")
+				apitest.ExpectCode(t, tickCall(t, env, c, "UnbindCidrBlockIps", map[string]any{"cidrBlockId": "cidr-nosuchblock", "ipList": []string{first.String()}}, nil), "INVALID_CIDRBLOCK_NOT_FOUND")
+				apitest.ExpectCode(t, tickCall(t, env, c, "UnbindCidrBlockIps", map[string]any{"cidrBlockId": block}, nil), "MISSING_PARAMETER")
+				if b := mustBlock(t, env, c, block); b.AvailableIPCount != 3 {
+					t.Fatalf("refusals changed the bindings: %d available, want 3", b.AvailableIPCount)
+				}
+
+				mustTickCall(t, env, c, "UnbindCidrBlockIps", map[string]any{"cidrBlockId": block, "ipList": []string{first.String(), second.String()}}, nil)
+				waitBlockIPs(t, env, c, block, "AVAILABLE", first.String(), second.String())
+				if b := mustBlock(t, env, c, block); len(b.InstanceIDs) != 0 || b.AvailableIPCount != 5 {
+					t.Fatalf("after unbinding: got %+v", b)
+				}
+				mustTickCall(t, env, c, "TerminateCidrBlock", map[string]any{"cidrBlockId": block}, nil)
+				apitest.ExpectCode(t, tickCall(t, env, c, "BindCidrBlockIps", bind(first.String()), nil), "OPERATION_DENIED_CIDRBLOCK_RECYCLED")
+				apitest.ExpectCode(t, tickCall(t, env, c, "UnbindCidrBlockIps", map[string]any{"cidrBlockId": block, "ipList": []string{first.String()}}, nil), "OPERATION_DENIED_CIDRBLOCK_RECYCLED")
+			})
+		}
+	})
+}
+
+// TestCidrBlockBindingNeedsRunningInstance: a stopped instance is refused
+// and keeps no binding; releasing an instance drops its bindings.
+func TestCidrBlockBindingNeedsRunningInstance(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		c := env.BMC()
+		inst := createRunning(t, env, minimalCreate())["instanceId"].(string)
+		_, ids := createIpv4Block(t, env, c, map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 30})
+		prefix := netip.MustParsePrefix(mustBlock(t, env, c, ids[0]).CidrBlock)
+		ip, _ := metalplane.BlockUsableIP(prefix, 0)
+		req := map[string]any{"cidrBlockId": ids[0], "ipBindList": []map[string]any{{"instanceId": inst, "ip": ip.String()}}}
+		mustTickCall(t, env, c, "StopInstances", map[string]any{"instanceIds": []string{inst}}, nil)
+		waitStatus(t, env, []string{inst}, "STOPPED")
+		apitest.ExpectCode(t, tickCall(t, env, c, "BindCidrBlockIps", req, nil), "OPERATION_DENIED_INSTANCE_NOT_RUNNING")
+		mustTickCall(t, env, c, "StartInstances", map[string]any{"instanceIds": []string{inst}}, nil)
+		waitStatus(t, env, []string{inst}, "RUNNING")
+		mustTickCall(t, env, c, "BindCidrBlockIps", req, nil)
+		waitBlockIPs(t, env, c, ids[0], "BOUND", ip.String())
+		mustTickCall(t, env, c, "TerminateInstance", map[string]any{"instanceId": inst}, nil)
+		mustTickCall(t, env, c, "ReleaseInstances", map[string]any{"instanceIds": []string{inst}}, nil)
+		if b := mustBlock(t, env, c, ids[0]); len(b.InstanceIDs) != 0 || b.AvailableIPCount != 1 {
+			t.Fatalf("after the instance's release: got %+v, want no binding", b)
+		}
+	})
+}
+
+// TestCidrBlockIPv6: /119 blocks of the zone's IPv6 pool with 500 usable
+// addresses, free, released at once by TerminateCidrBlock and refused by
+// RenewCidrBlock.
+func TestCidrBlockIPv6(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		for version, c := range bmcClients(env) {
+			t.Run(version, func(t *testing.T) {
+				var stock struct {
+					AvailableIpv6Resources []struct {
+						ZoneID     string `json:"zoneId"`
+						SellStatus string `json:"sellStatus"`
+					} `json:"availableIpv6Resources"`
+				}
+				mustTickCall(t, env, c, "DescribeAvailableIpv6Resources", map[string]any{"zoneId": "HKG-A"}, &stock)
+				if len(stock.AvailableIpv6Resources) != 1 || stock.AvailableIpv6Resources[0].SellStatus != "SELL_SHORTAGE" {
+					t.Fatalf("DescribeAvailableIpv6Resources HKG-A: got %+v, want a few blocks on sale", stock)
+				}
+				var out struct {
+					CidrBlockIDs []string `json:"cidrBlockIds"`
+				}
+				balance, _ := teamMoney(t, env, env.Team.ID)
+				mustTickCall(t, env, c, "CreateIpv6Block", map[string]any{"zoneId": "HKG-A", "name": "v6", "amount": 2}, &out)
+				if len(out.CidrBlockIDs) != 2 {
+					t.Fatalf("CreateIpv6Block amount 2: got %v", out.CidrBlockIDs)
+				}
+				a, b := mustBlock(t, env, c, out.CidrBlockIDs[0]), mustBlock(t, env, c, out.CidrBlockIDs[1])
+				pa := checkCarved(t, env, a, 119, "2001:db8:0:2::/64")
+				pb := checkCarved(t, env, b, 119, "2001:db8:0:2::/64")
+				if pa.Overlaps(pb) || a.CidrBlockType != "IPV6" || a.AvailableIPCount != 500 || a.ChargeType != "POSTPAID" || a.CidrBlockName != "v6" {
+					t.Fatalf("IPv6 blocks: got %+v and %+v", a, b)
+				}
+				if ips := describeBlockIPs(t, env, c, map[string]any{"cidrBlockId": a.CidrBlockID}); len(ips) != 500 || ips[0].CidrBlockType != "IPV6" {
+					t.Fatalf("DescribeCidrBlockIps of an IPv6 block: got %d addresses, want 500", len(ips))
+				}
+				if after, _ := teamMoney(t, env, env.Team.ID); after != balance {
+					t.Fatalf("IPv6 blocks cost %s, want nothing", balance-after)
+				}
+				apitest.ExpectCode(t, tickCall(t, env, c, "RenewCidrBlock", map[string]any{"cidrBlockId": a.CidrBlockID}, nil), "OPERATION_DENIED_CIDRBLOCK_TYPE_NOT_SUPPORTED")
+				for _, id := range out.CidrBlockIDs {
+					mustTickCall(t, env, c, "TerminateCidrBlock", map[string]any{"cidrBlockId": id}, nil)
+					if _, ok := describeBlock(t, env, c, id); ok || heldBy(t, env, id) != 0 {
+						t.Fatalf("a terminated IPv6 block %s is still there", id)
+					}
+				}
+				apitest.ExpectCode(t, tickCall(t, env, c, "CreateIpv6Block", map[string]any{"zoneId": "NOPE-A"}, nil), "INVALID_ZONE_NOT_FOUND")
+				apitest.ExpectCode(t, tickCall(t, env, c, "CreateIpv6Block", map[string]any{"zoneId": "HKG-A", "amount": 8}, nil), "RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT")
+			})
+		}
+	})
+}
+
+// TestCidrBlockCreateRefusals: each documented refusal of the create
+// actions, and stock running out, with nothing charged or held.
+func TestCidrBlockCreateRefusals(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		c := env.BMC2022()
+		before := readMoneyState(t, env)
+		order := func(kv ...any) map[string]any {
+			m := map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 29}
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i+1] == nil {
+					delete(m, kv[i].(string))
+				} else {
+					m[kv[i].(string)] = kv[i+1]
+				}
+			}
+			return m
+		}
+		for _, tc := range []struct {
+			name string
+			req  map[string]any
+			code metalplane.Code
+			// createOnly marks fields the price inquiry does not take.
+			createOnly bool
+		}{
+			{"no zone", order("zoneId", nil), "MISSING_PARAMETER", false},
+			{"no charge type", order("chargeType", nil), "MISSING_PARAMETER", false},
+			{"no netmask", order("netmask", nil), "MISSING_PARAMETER", false},
+			{"unknown zone", order("zoneId", "NOPE-A"), "INVALID_ZONE_NOT_FOUND", false},
+			{"bad charge type", order("chargeType", "MONTHLY"), "INVALID_PARAMETER", false},
+			{"bad cidr type", order("cidrType", "Anycast"), "INVALID_PARAMETER", false},
+			{"PREPAID without period", order("chargeType", "PREPAID"), "MISSING_PARAMETER", false},
+			{"PREPAID period 37", order("chargeType", "PREPAID", "chargePrepaid", map[string]any{"period": 37}), "INVALID_PARAMETER", false},
+			{"netmask 31", order("netmask", 31), "OPERATION_DENIED_UNAVAILABLE_NETMASK", false},
+			{"netmask 16", order("netmask", 16), "OPERATION_DENIED_UNAVAILABLE_NETMASK", false},
+			{"amount 0", order("amount", 0), "INVALID_PARAMETER", false},
+			{"amount 21", order("amount", 21), "INVALID_PARAMETER", false},
+			{"long name", order("name", strings.Repeat("n", 65)), "INVALID_PARAMETER", true},
+			{"unknown group", order("resourceGroupId", "rg-nosuchgroup"), "OPERATION_FAILED_RESOURCE_GROUP_NOT_FOUND", true},
+			{"POC voucher", order("marketingOptions", map[string]any{"usePocVoucher": true}), "OPERATION_DENIED_POC_VOUCHER_NOT_FOUND", true},
+			{"duplicate tag", order("tags", map[string]any{"tags": []map[string]any{{"key": "a", "value": "1"}, {"key": "a", "value": "2"}}}), "INVALID_PARAMETER", true},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				apitest.ExpectCode(t, tickCall(t, env, c, "CreateIpv4Block", tc.req, nil), tc.code)
+				if !tc.createOnly {
+					apitest.ExpectCode(t, tickCall(t, env, c, "InquiryPriceCreateIpv4Block", tc.req, nil), tc.code)
+				}
+			})
+		}
+		// SEL-A's two /22 pools hold four whole /24s (the first and last
+		// /24 of each pool lack their network or broadcast address).
+		apitest.ExpectCode(t, tickCall(t, env, c, "CreateIpv4Block", order("netmask", 24, "amount", 5), nil), "RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT")
+		if after := readMoneyState(t, env); after != before {
+			t.Fatalf("refused creates changed the money: %+v → %+v", before, after)
+		}
+		_, ids := createIpv4Block(t, env, c, order("netmask", 24, "amount", 4))
+		seen := map[string]bool{}
+		for _, id := range ids {
+			seen[checkCarved(t, env, mustBlock(t, env, c, id), 24, "198.18.0.0/22", "198.18.4.0/22").String()] = true
+		}
+		if len(seen) != 4 {
+			t.Fatalf("four /24 blocks: got %v", seen)
+		}
+		apitest.ExpectCode(t, tickCall(t, env, c, "CreateIpv4Block", order("netmask", 24), nil), "OPERATION_DENIED_NETMASK_OUT_OF_STOCK")
+		var stock struct {
+			AvailableIpv4Resources []struct {
+				Netmask    int    `json:"netmask"`
+				SellStatus string `json:"sellStatus"`
+			} `json:"availableIpv4Resources"`
+		}
+		mustTickCall(t, env, c, "DescribeAvailableIpv4Resources", map[string]any{"chargeType": "POSTPAID", "zoneId": "SEL-A"}, &stock)
+		if stock.AvailableIpv4Resources[0].Netmask != 24 || stock.AvailableIpv4Resources[0].SellStatus != "SOLD_OUT" {
+			t.Fatalf("with every /24 taken: got %+v, want /24 SOLD_OUT", stock.AvailableIpv4Resources[0])
+		}
+		apitest.ExpectCode(t, tickCall(t, env, c, "DescribeAvailableIpv4Resources", map[string]any{"zoneId": "SEL-A"}, nil), "MISSING_PARAMETER")
+		apitest.ExpectCode(t, tickCall(t, env, c, "DescribeAvailableIpv4Resources", map[string]any{"chargeType": "POSTPAID", "zoneId": "NOPE-A"}, nil), "INVALID_ZONE_NOT_FOUND")
+	})
 }
