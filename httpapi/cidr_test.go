@@ -599,3 +599,152 @@ func TestCidrBlockCreateRefusals(t *testing.T) {
 		apitest.ExpectCode(t, tickCall(t, env, c, "DescribeAvailableIpv4Resources", map[string]any{"chargeType": "POSTPAID", "zoneId": "NOPE-A"}, nil), "INVALID_ZONE_NOT_FOUND")
 	})
 }
+
+func createByoip(c *httpapi.Client, env *apitest.Env, t *testing.T, cidr string) (string, error) {
+	t.Helper()
+	var out struct {
+		ByoipID     string `json:"byoipId"`
+		CidrBlockID string `json:"cidrBlockId"`
+	}
+	err := tickCall(t, env, c, "CreateByoip", map[string]any{"ipType": "IPV4", "cidr": cidr, "asn": 65001, "publicVirtualInterfaceId": "HKG-A"}, &out)
+	if err == nil && (out.ByoipID == "" || out.CidrBlockID == "" || out.ByoipID == out.CidrBlockID) {
+		t.Fatalf("CreateByoip: got %+v, want two distinct IDs", out)
+	}
+	return out.CidrBlockID, err
+}
+
+// TestByoip brings a prefix on both versions: its fields, no pool address
+// held, no charge; every refusal of the prefix, the ASN and the VLAN; and
+// TerminateCidrBlock frees the prefix at once for a new CreateByoip.
+func TestByoip(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		for version, c := range bmcClients(env) {
+			t.Run(version, func(t *testing.T) {
+				before := readMoneyState(t, env)
+				cidr := map[string]string{httpapi.BMCVersion2026: "203.0.113.0/24", httpapi.BMCVersion2022: "192.0.2.0/24"}[version]
+				id, err := createByoip(c, env, t, cidr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b := mustBlock(t, env, c, id)
+				if b.CidrBlock != cidr || b.CidrBlockType != "IPV4" || b.ZoneID != "HKG-A" || b.Status != "AVAILABLE" || b.AvailableIPCount != 253 ||
+					b.Gateway != strings.TrimSuffix(cidr, "0/24")+"1" || b.CidrBlockName == "" || b.ResourceGroupName == "" || b.ChargeType != "POSTPAID" {
+					t.Fatalf("BYOIP block: got %+v", b)
+				}
+				if heldBy(t, env, id) != 0 {
+					t.Fatal("a BYOIP block holds pool addresses")
+				}
+				if after := readMoneyState(t, env); after.Balance != before.Balance {
+					t.Fatalf("BYOIP cost %s, want nothing", before.Balance-after.Balance)
+				}
+				req := func(kv ...any) map[string]any {
+					m := map[string]any{"ipType": "IPV4", "cidr": "198.51.100.0/24", "asn": 65001, "publicVirtualInterfaceId": "HKG-A"}
+					for i := 0; i+1 < len(kv); i += 2 {
+						if kv[i+1] == nil {
+							delete(m, kv[i].(string))
+						} else {
+							m[kv[i].(string)] = kv[i+1]
+						}
+					}
+					return m
+				}
+				for _, tc := range []struct {
+					name string
+					req  map[string]any
+					code metalplane.Code
+				}{
+					{"no ipType", req("ipType", nil), "MISSING_PARAMETER"},
+					{"no cidr", req("cidr", nil), "MISSING_PARAMETER"},
+					{"no asn", req("asn", nil), "MISSING_PARAMETER"},
+					{"no VLAN", req("publicVirtualInterfaceId", nil), "MISSING_PARAMETER"},
+					{"bad ipType", req("ipType", "IPv5"), "INVALID_PARAMETER"},
+					{"IPv6", req("ipType", "IPV6", "cidr", "2001:db8:ff::/48"), "INVALID_PARAMETER"},
+					{"unknown VLAN", req("publicVirtualInterfaceId", "vlan-123"), "OPERATION_FAILED_RESOURCE_NOT_FOUND"},
+					{"zone without BYOIP", req("publicVirtualInterfaceId", "SEL-A"), "INVALID_PARAMETER"},
+					{"not a CIDR", req("cidr", "198.51.100.0"), "INVALID_PARAMETER"},
+					{"too wide", req("cidr", "198.48.0.0/21"), "INVALID_PARAMETER"},
+					{"too narrow", req("cidr", "198.51.100.0/25"), "INVALID_PARAMETER"},
+					{"host bits", req("cidr", "198.51.100.1/24"), "INVALID_PARAMETER"},
+					{"private", req("cidr", "10.1.0.0/24"), "INVALID_PARAMETER"},
+					{"pool overlap", req("cidr", "198.18.8.0/23"), "INVALID_PARAMETER"},
+					{"other zone's pool", req("cidr", "198.18.0.0/24"), "INVALID_PARAMETER"},
+					{"overlaps a live block", req("cidr", strings.TrimSuffix(cidr, "/24")+"/23"), "INVALID_PARAMETER"},
+					{"same prefix", req("cidr", cidr), "INVALID_PARAMETER"},
+					{"asn 0", req("asn", 0), "INVALID_PARAMETER"},
+					{"asn 23456", req("asn", 23456), "INVALID_PARAMETER"},
+					{"asn too big", req("asn", int64(1)<<32), "INVALID_PARAMETER"},
+				} {
+					apitest.ExpectCode(t, tickCall(t, env, c, "CreateByoip", tc.req, nil), tc.code)
+				}
+				mustTickCall(t, env, c, "TerminateCidrBlock", map[string]any{"cidrBlockId": id}, nil)
+				if _, ok := describeBlock(t, env, c, id); ok {
+					t.Fatal("a terminated BYOIP block is still listed")
+				}
+				again, err := createByoip(c, env, t, cidr)
+				if err != nil {
+					t.Fatalf("the prefix of a terminated BYOIP block: %v", err)
+				}
+				mustTickCall(t, env, c, "TerminateCidrBlock", map[string]any{"cidrBlockId": again}, nil)
+			})
+		}
+	})
+}
+
+// TestCidrBlockTeamIsolation: another team sees none of the team's blocks,
+// changes none, binds none of its addresses, cannot bind its own block to
+// the team's instance, and cannot bring an overlapping prefix.
+func TestCidrBlockTeamIsolation(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		inst := createRunning(t, env, minimalCreate())["instanceId"].(string)
+		_, ids := createIpv4Block(t, env, env.BMC(), map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 29})
+		mine := ids[0]
+		byoip, err := createByoip(env.BMC(), env, t, "203.0.113.0/24")
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := netip.MustParsePrefix(mustBlock(t, env, env.BMC(), mine).CidrBlock)
+		ip, _ := metalplane.BlockUsableIP(prefix, 0)
+		_, key := env.NewTeam(t, "other")
+		for _, version := range []string{httpapi.BMCVersion2026, httpapi.BMCVersion2022} {
+			t.Run(version, func(t *testing.T) {
+				other := env.ClientWithKey("bmc", version, key)
+				var list blocksOut
+				mustTickCall(t, env, other, "DescribeCidrBlocks", map[string]any{}, &list)
+				mustTickCall(t, env, other, "DescribeCidrBlocks", map[string]any{"cidrBlockIds": []string{mine, byoip}}, &list)
+				if list.TotalCount != 0 || len(list.DataSet) != 0 {
+					t.Fatalf("another team lists %+v", list)
+				}
+				for _, tc := range []struct {
+					action string
+					req    map[string]any
+					code   metalplane.Code
+				}{
+					{"DescribeCidrBlockIps", map[string]any{"cidrBlockId": mine}, "INVALID_CIDRBLOCK_NOT_FOUND"},
+					{"BindCidrBlockIps", map[string]any{"cidrBlockId": mine, "ipBindList": []map[string]any{{"instanceId": inst, "ip": ip.String()}}}, "INVALID_CIDRBLOCK_NOT_FOUND"},
+					{"UnbindCidrBlockIps", map[string]any{"cidrBlockId": mine, "ipList": []string{ip.String()}}, "INVALID_CIDRBLOCK_NOT_FOUND"},
+					{"ModifyCidrBlocksAttribute", map[string]any{"cidrBlockIds": []string{mine}, "name": "stolen"}, "OPERATION_FAILED_RESOURCE_NOT_FOUND"},
+					{"RenewCidrBlock", map[string]any{"cidrBlockId": mine}, "OPERATION_FAILED_RESOURCE_NOT_FOUND"},
+					{"TerminateCidrBlock", map[string]any{"cidrBlockId": byoip}, "OPERATION_FAILED_RESOURCE_NOT_FOUND"},
+					{"ReleaseCidrBlocks", map[string]any{"cidrBlockIds": []string{mine}}, "OPERATION_FAILED_RESOURCE_NOT_FOUND"},
+					{"DescribeInstanceAvailableCidrBlock", map[string]any{"instanceId": inst}, "INVALID_INSTANCE_NOT_FOUND"},
+					{"CreateByoip", map[string]any{"ipType": "IPV4", "cidr": "203.0.113.0/24", "asn": 65002, "publicVirtualInterfaceId": "LAX-A"}, "INVALID_PARAMETER"},
+				} {
+					apitest.ExpectCode(t, tickCall(t, env, other, tc.action, tc.req, nil), tc.code)
+				}
+				_, theirs := createIpv4Block(t, env, other, map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 30})
+				p := netip.MustParsePrefix(mustBlock(t, env, other, theirs[0]).CidrBlock)
+				if p.Overlaps(prefix) {
+					t.Fatalf("two teams' blocks overlap: %s and %s", p, prefix)
+				}
+				theirIP, _ := metalplane.BlockUsableIP(p, 0)
+				apitest.ExpectCode(t, tickCall(t, env, other, "BindCidrBlockIps",
+					map[string]any{"cidrBlockId": theirs[0], "ipBindList": []map[string]any{{"instanceId": inst, "ip": theirIP.String()}}}, nil), "INVALID_INSTANCE_NOT_FOUND")
+				mustTickCall(t, env, other, "TerminateCidrBlock", map[string]any{"cidrBlockId": theirs[0]}, nil)
+			})
+		}
+		b := mustBlock(t, env, env.BMC(), mine)
+		if b.CidrBlockName != b.CidrBlock || b.Status != "AVAILABLE" || len(b.InstanceIDs) != 0 {
+			t.Fatalf("the team's block changed: %+v", b)
+		}
+	})
+}
