@@ -129,9 +129,6 @@ const (
 	// instance (OPERATION_DENIED_CIDRBLOCK_IP_COUNT_REACH_LIMIT).
 	// [decision] 512: an IPv4 /24 and an IPv6 block.
 	MaxBlockIPsPerInstance = 512
-	// MaxBlockPeriod bounds chargePrepaid.period in months. [decision] 36,
-	// as for instances.
-	MaxBlockPeriod = 36
 )
 
 // BlockSize is the number of addresses of the prefix (at most 2^32: the

@@ -529,15 +529,7 @@ func TestCidrBlockCreateRefusals(t *testing.T) {
 		c := env.BMC2022()
 		before := readMoneyState(t, env)
 		order := func(kv ...any) map[string]any {
-			m := map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 29}
-			for i := 0; i+1 < len(kv); i += 2 {
-				if kv[i+1] == nil {
-					delete(m, kv[i].(string))
-				} else {
-					m[kv[i].(string)] = kv[i+1]
-				}
-			}
-			return m
+			return withFields(map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 29}, kv...)
 		}
 		for _, tc := range []struct {
 			name string
@@ -638,15 +630,7 @@ func TestByoip(t *testing.T) {
 					t.Fatalf("BYOIP cost %s, want nothing", before.Balance-after.Balance)
 				}
 				req := func(kv ...any) map[string]any {
-					m := map[string]any{"ipType": "IPV4", "cidr": "198.51.100.0/24", "asn": 65001, "publicVirtualInterfaceId": "HKG-A"}
-					for i := 0; i+1 < len(kv); i += 2 {
-						if kv[i+1] == nil {
-							delete(m, kv[i].(string))
-						} else {
-							m[kv[i].(string)] = kv[i+1]
-						}
-					}
-					return m
+					return withFields(map[string]any{"ipType": "IPV4", "cidr": "198.51.100.0/24", "asn": 65001, "publicVirtualInterfaceId": "HKG-A"}, kv...)
 				}
 				for _, tc := range []struct {
 					name string
@@ -747,4 +731,17 @@ func TestCidrBlockTeamIsolation(t *testing.T) {
 			t.Fatalf("the team's block changed: %+v", b)
 		}
 	})
+}
+
+// withFields returns m with the key/value pairs of kv set; a nil value
+// removes the key.
+func withFields(m map[string]any, kv ...any) map[string]any {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == nil {
+			delete(m, kv[i].(string))
+		} else {
+			m[kv[i].(string)] = kv[i+1]
+		}
+	}
+	return m
 }
