@@ -132,12 +132,16 @@ func handleDescribeAvailableIpv4Resources(r *request) (any, error) {
 		if len(z.IPv4Pools) == 0 || !zoneOffersCharge(z, *in.ChargeType) {
 			continue
 		}
+		var sizes []int
 		for bits := metalplane.MinIPv4BlockBits; bits <= metalplane.MaxIPv4BlockBits; bits++ {
-			n, err := r.server.DB.CidrStock(r.ctx, z.ID, 4, bits)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, availableIpv4Resource{ZoneID: z.ID, Netmask: bits, SellStatus: metalplane.SellStatus(n), CidrType: metalplane.CidrTypeBGP})
+			sizes = append(sizes, bits)
+		}
+		stock, err := r.server.DB.CidrStock(r.ctx, z.ID, 4, sizes...)
+		if err != nil {
+			return nil, err
+		}
+		for _, bits := range sizes {
+			out = append(out, availableIpv4Resource{ZoneID: z.ID, Netmask: bits, SellStatus: metalplane.SellStatus(stock[bits]), CidrType: metalplane.CidrTypeBGP})
 		}
 	}
 	return struct {
@@ -173,11 +177,11 @@ func handleDescribeAvailableIpv6Resources(r *request) (any, error) {
 		if len(z.IPv6Pools) == 0 {
 			continue
 		}
-		n, err := r.server.DB.CidrStock(r.ctx, z.ID, 6, metalplane.IPv6BlockBits)
+		stock, err := r.server.DB.CidrStock(r.ctx, z.ID, 6, metalplane.IPv6BlockBits)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, availableIpv6Resource{ZoneID: z.ID, SellStatus: metalplane.SellStatus(n)})
+		out = append(out, availableIpv6Resource{ZoneID: z.ID, SellStatus: metalplane.SellStatus(stock[metalplane.IPv6BlockBits])})
 	}
 	return struct {
 		AvailableIpv6Resources []availableIpv6Resource `json:"availableIpv6Resources"`

@@ -346,20 +346,24 @@ func (db *DB) carveBlockTx(ctx context.Context, tx *sql.Tx, free freeAddrs, zone
 	return netip.Prefix{}, false, nil
 }
 
-// CidrStock counts the free /bits blocks of a zone's pools of family.
-func (db *DB) CidrStock(ctx context.Context, zoneID string, family, bits int) (int, error) {
-	var n int
+// CidrStock counts, for each prefix length of bits, the free blocks of
+// that length in a zone's pools of family (each count on its own: blocks
+// of different lengths overlap).
+func (db *DB) CidrStock(ctx context.Context, zoneID string, family int, bits ...int) (map[int]int, error) {
+	out := make(map[int]int, len(bits))
 	err := db.readTx(ctx, func(tx *sql.Tx) error {
 		free, err := loadFreeAddrs(ctx, tx, zoneID, family)
 		if err != nil {
 			return err
 		}
-		// Candidates overlap only when they are the same block, since all
-		// are aligned to the same size.
-		n = len(free.candidates(bits))
+		// Candidates of one length overlap only when they are the same
+		// block, since all are aligned to that length.
+		for _, b := range bits {
+			out[b] = len(free.candidates(b))
+		}
 		return nil
 	})
-	return n, err
+	return out, err
 }
 
 // CidrBlockFilter selects a team's live blocks. Empty fields do not
