@@ -745,3 +745,46 @@ func withFields(m map[string]any, kv ...any) map[string]any {
 	}
 	return m
 }
+
+// TestCidrBlockExpiryUnbinds: a PREPAID block whose period ends goes to the
+// recycle bin without its bindings, and the driver is told: the instance's
+// network is attached again without the address.
+func TestCidrBlockExpiryUnbinds(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		ctx := context.Background()
+		c := env.BMC()
+		inst := createRunning(t, env, minimalCreate())["instanceId"].(string)
+		_, ids := createIpv4Block(t, env, c, map[string]any{"zoneId": "SEL-A", "chargeType": "PREPAID", "netmask": 30, "chargePrepaid": map[string]any{"period": 1}})
+		b := mustBlock(t, env, c, ids[0])
+		ip, _ := metalplane.BlockUsableIP(netip.MustParsePrefix(b.CidrBlock), 0)
+		mustTickCall(t, env, c, "BindCidrBlockIps", map[string]any{"cidrBlockId": ids[0], "ipBindList": []map[string]any{{"instanceId": inst, "ip": ip.String()}}}, nil)
+		waitBlockIPs(t, env, c, ids[0], "BOUND", ip.String())
+		networkEvents := func() int {
+			var n int
+			if err := env.DB.SQL.QueryRowContext(ctx, `SELECT COUNT(*) FROM instance_events WHERE instance_id = $1 AND kind = 'network'`, inst).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		before := networkEvents()
+		expiry, _ := time.Parse(time.RFC3339, *b.ExpireTime)
+		env.Clock.Advance(expiry.Sub(env.Clock.Now()) + time.Minute)
+		if _, err := env.App.Provisioner.RunPeriodic(ctx); err != nil {
+			t.Fatal(err)
+		}
+		b = mustBlock(t, env, c, ids[0])
+		if b.Status != "RECYCLE" || len(b.InstanceIDs) != 0 {
+			t.Fatalf("after its expiry: got %+v, want RECYCLE without instances", b)
+		}
+		if ips := describeBlockIPs(t, env, c, map[string]any{"cidrBlockId": ids[0], "instanceId": inst}); len(ips) != 0 {
+			t.Fatalf("after its expiry the block still binds %+v", ips)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for networkEvents() == before {
+			if time.Now().After(deadline) {
+				t.Fatal("the driver was not told within 30 s that the address is gone")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}

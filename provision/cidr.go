@@ -12,12 +12,13 @@ import (
 	"github.com/metalplane/metalplane/sqlstore"
 )
 
-// BlockIPsArgs is the job that makes the driver configure the CIDR block
-// addresses of one instance (BindCidrBlockIps, UnbindCidrBlockIps): it
-// reads every binding of the instance, attaches the network again with the
-// addresses that stay (NetworkSpec.BlockIPs), and records the outcome:
-// BINDING addresses become BOUND, UNBINDING ones are removed. One job per
-// instance and request; a late or repeated job finds nothing to settle.
+// BlockIPsArgs is the job that makes the driver route exactly the CIDR
+// block addresses an instance holds (BindCidrBlockIps, UnbindCidrBlockIps,
+// a block leaving for the recycle bin): it attaches the network again with
+// every address still bound (NetworkSpec.BlockIPs) and records the
+// outcome: BINDING addresses become BOUND, UNBINDING ones are removed. It
+// is idempotent, so a late or repeated job only repeats the same
+// configuration; a released instance is left alone (its server is wiped).
 type BlockIPsArgs struct {
 	InstanceID string `json:"instance_id"`
 }
@@ -49,15 +50,15 @@ func (w *blockIPsWorker) NextRetry(job *river.Job[BlockIPsArgs]) time.Time {
 
 func (w *blockIPsWorker) Work(ctx context.Context, job *river.Job[BlockIPsArgs]) error {
 	id := job.Args.InstanceID
-	in, err := w.p.db.FindInstanceByID(ctx, id)
-	if errors.Is(err, sqlstore.ErrNotFound) {
-		return nil
+	if _, err := w.p.db.InstanceHostID(ctx, id); errors.Is(err, sqlstore.ErrNotFound) {
+		return nil // released: its host may serve someone else now
+	} else if err != nil {
+		return err
 	}
+	in, err := w.p.db.FindInstanceByID(ctx, id)
 	if err != nil {
 		return err
 	}
-	// A released instance has no bindings left (ReleaseInstanceTx drops
-	// them), so it settles nothing below.
 	ips, err := w.p.db.InstanceBlockIPs(ctx, id)
 	if err != nil {
 		return err
@@ -73,9 +74,6 @@ func (w *blockIPsWorker) Work(ctx context.Context, job *river.Job[BlockIPsArgs])
 		default:
 			keep = append(keep, ip.Address)
 		}
-	}
-	if len(configured) == 0 && len(removed) == 0 {
-		return nil
 	}
 	d, err := w.p.driverOf(ctx, in.HostID)
 	if err != nil {

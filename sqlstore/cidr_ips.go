@@ -241,3 +241,30 @@ func unbindInstanceBlockIPsTx(ctx context.Context, tx *sql.Tx, instanceID string
 	}
 	return nil
 }
+
+// dropBlockBindingsTx removes every binding of a block and enqueues the
+// driver job of each instance that held one, so that the driver stops
+// routing the addresses.
+func dropBlockBindingsTx(ctx context.Context, tx *sql.Tx, blockID string, enqueue BlockIPsEnqueueFunc) error {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT instance_id FROM cidr_block_ips WHERE block_id = $1 ORDER BY instance_id`, blockID)
+	if err != nil {
+		return fmt.Errorf("read bindings of %s: %w", blockID, err)
+	}
+	var instances []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		instances = append(instances, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM cidr_block_ips WHERE block_id = $1`, blockID); err != nil {
+		return fmt.Errorf("drop bindings of %s: %w", blockID, err)
+	}
+	return enqueueBlockIPs(ctx, tx, enqueue, instances)
+}

@@ -15,11 +15,11 @@ import (
 // Sweep does for instances: PREPAID expiry (no auto-renewal exists for
 // blocks, so an expired block goes to the recycle bin), POSTPAID hourly
 // accrual, and the release of the recycle bin after RecycleRetention.
-func (db *DB) sweepCidrBlocks(ctx context.Context, now time.Time, res *SweepResult) []error {
+func (db *DB) sweepCidrBlocks(ctx context.Context, now time.Time, cfg SweepConfig, res *SweepResult) []error {
 	var errs []error
 	errs = append(errs, db.eachDue(ctx, `SELECT id FROM cidr_blocks WHERE charge_type = 'PREPAID' AND released = FALSE AND status <> 'RECYCLE'
 		AND expired_at > 0 AND expired_at <= $1 AND id > $2 ORDER BY id LIMIT `+fmt.Sprint(sweepBatch), now.Unix(),
-		func(id string) error { return db.expireBlock(ctx, id, now, res) })...)
+		func(id string) error { return db.expireBlock(ctx, id, now, cfg.BlockIPsEnqueueFunc, res) })...)
 	errs = append(errs, db.eachDue(ctx, `SELECT id FROM cidr_blocks WHERE charge_type = 'POSTPAID' AND hourly_closed = FALSE
 		AND (recycled_at > 0 OR created_at + 3600 * (billed_hours + 1) <= $1) AND id > $2 ORDER BY id LIMIT `+fmt.Sprint(sweepBatch), now.Unix(),
 		func(id string) error { return db.accrueBlock(ctx, id, now, res) })...)
@@ -62,14 +62,19 @@ func (db *DB) sweepBlock(ctx context.Context, id string, act func(tx *sql.Tx, b 
 
 // expireBlock moves a PREPAID block whose period has ended to the recycle
 // bin. recycled_at is the expiry, not the sweep's time, so the 24 h of the
-// bin do not depend on when a sweep ran.
-func (db *DB) expireBlock(ctx context.Context, id string, now time.Time, res *SweepResult) error {
+// bin do not depend on when a sweep ran. [decision] Its addresses are
+// unbound at once (a block in the bin serves no instance, and
+// UnbindCidrBlockIps refuses it): the bindings go and the driver job of
+// each instance concerned is enqueued in the same transaction.
+func (db *DB) expireBlock(ctx context.Context, id string, now time.Time, enqueue BlockIPsEnqueueFunc, res *SweepResult) error {
 	return db.sweepBlock(ctx, id, func(tx *sql.Tx, b blockRow) (int, error) {
 		if b.released || b.status == metalplane.CidrBlockRecycle || b.expired == 0 || b.expired > now.Unix() {
 			return 0, nil
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE cidr_blocks SET status = $1, recycled_at = $2 WHERE id = $3`, metalplane.CidrBlockRecycle, b.expired, id)
-		return 1, err
+		if _, err := tx.ExecContext(ctx, `UPDATE cidr_blocks SET status = $1, recycled_at = $2 WHERE id = $3`, metalplane.CidrBlockRecycle, b.expired, id); err != nil {
+			return 0, err
+		}
+		return 1, dropBlockBindingsTx(ctx, tx, id, enqueue)
 	}, func(n int) { res.BlocksRecycled += n })
 }
 

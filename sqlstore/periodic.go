@@ -44,6 +44,9 @@ type SweepConfig struct {
 	// EnqueueFunc enqueues the power-off job of an instance that expires
 	// into the recycle bin, in the same transaction; nil enqueues nothing.
 	EnqueueFunc LifecycleEnqueueFunc
+	// BlockIPsEnqueueFunc enqueues the driver job of instances whose CIDR
+	// block addresses an expiring block takes away; nil enqueues nothing.
+	BlockIPsEnqueueFunc BlockIPsEnqueueFunc
 }
 
 // SweepResult counts what one Sweep did (work found done by a concurrent
@@ -91,7 +94,7 @@ func (db *DB) Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	errs = append(errs, db.eachDue(ctx, `SELECT id FROM instances WHERE released = FALSE AND status = 'RECYCLE'
 		AND recycled_at > 0 AND recycled_at <= $1 AND id > $2 ORDER BY id LIMIT `+fmt.Sprint(sweepBatch), cutoff.Unix(),
 		func(id string) error { return db.releaseRecycled(ctx, id, cutoff, &res) })...)
-	errs = append(errs, db.sweepCidrBlocks(ctx, now, &res)...)
+	errs = append(errs, db.sweepCidrBlocks(ctx, now, cfg, &res)...)
 	return res, errors.Join(errs...)
 }
 
