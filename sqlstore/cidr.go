@@ -170,22 +170,9 @@ func (db *DB) CreateByoip(ctx context.Context, in ByoipCreate) (*metalplane.Cidr
 		if err := db.lockNamedTx(ctx, tx, "cidr-byoip"); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT cidr FROM cidr_blocks WHERE released = $1 AND source = $2`, false, metalplane.CidrSourceBYOIP)
+		cidrs, err := queryStrings(ctx, tx, `SELECT cidr FROM cidr_blocks WHERE released = $1 AND source = $2`, false, metalplane.CidrSourceBYOIP)
 		if err != nil {
 			return fmt.Errorf("read BYOIP blocks: %w", err)
-		}
-		var cidrs []string
-		for rows.Next() {
-			var c string
-			if err := rows.Scan(&c); err != nil {
-				rows.Close()
-				return err
-			}
-			cidrs = append(cidrs, c)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		for _, c := range cidrs {
 			if q, err := netip.ParsePrefix(c); err == nil && q.Overlaps(in.Prefix) {

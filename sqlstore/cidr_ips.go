@@ -246,25 +246,30 @@ func unbindInstanceBlockIPsTx(ctx context.Context, tx *sql.Tx, instanceID string
 // driver job of each instance that held one, so that the driver stops
 // routing the addresses.
 func dropBlockBindingsTx(ctx context.Context, tx *sql.Tx, blockID string, enqueue BlockIPsEnqueueFunc) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT instance_id FROM cidr_block_ips WHERE block_id = $1 ORDER BY instance_id`, blockID)
+	instances, err := queryStrings(ctx, tx, `SELECT DISTINCT instance_id FROM cidr_block_ips WHERE block_id = $1 ORDER BY instance_id`, blockID)
 	if err != nil {
 		return fmt.Errorf("read bindings of %s: %w", blockID, err)
-	}
-	var instances []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		instances = append(instances, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM cidr_block_ips WHERE block_id = $1`, blockID); err != nil {
 		return fmt.Errorf("drop bindings of %s: %w", blockID, err)
 	}
 	return enqueueBlockIPs(ctx, tx, enqueue, instances)
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
 }
