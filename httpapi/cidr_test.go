@@ -788,3 +788,55 @@ func TestCidrBlockExpiryUnbinds(t *testing.T) {
 		}
 	})
 }
+
+// TestCidrBlockCreateRetried: a CreateIpv4Block or CreateByoip whose answer
+// is lost (the client hangs up after the server acted) and whose very
+// bytes are sent again gets the first answer, and nothing is bought or
+// brought twice.
+func TestCidrBlockCreateRetried(t *testing.T) {
+	holder := &answerHolder{}
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		c := env.BMC()
+		for _, tc := range []struct {
+			action string
+			body   map[string]any
+		}{
+			{"CreateIpv4Block", map[string]any{"zoneId": "SEL-A", "chargeType": "PREPAID", "netmask": 29, "chargePrepaid": map[string]any{"period": 1}}},
+			{"CreateByoip", map[string]any{"ipType": "IPV4", "cidr": "203.0.113.0/24", "asn": 65001, "publicVirtualInterfaceId": "HKG-A"}},
+		} {
+			env.Clock.Advance(time.Second)
+			before := readMoneyState(t, env)
+			blocks := func() int {
+				var n int
+				if err := env.DB.SQL.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM cidr_blocks WHERE team_id = $1`, env.Team.ID).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			had := blocks()
+			req := signOnce(t, c, tc.action, tc.body)
+			holder.arm(tc.action)
+			req.sendAndHangUp(func() bool { return blocks() > had })
+			status, answer := req.send()
+			if status != 200 || answer["cidrBlockIds"] == nil && answer["cidrBlockId"] == nil {
+				t.Fatalf("%s retried: HTTP %d %v", tc.action, status, answer)
+			}
+			var ids []string
+			if v, ok := answer["cidrBlockIds"].([]any); ok {
+				for _, id := range v {
+					ids = append(ids, id.(string))
+				}
+			} else {
+				ids = append(ids, answer["cidrBlockId"].(string))
+			}
+			if got := blocks(); got != had+1 {
+				t.Fatalf("%s retried: %d blocks more, want 1", tc.action, got-had)
+			}
+			mustBlock(t, env, c, ids[0])
+			after := readMoneyState(t, env)
+			if tc.action == "CreateIpv4Block" && (after.Orders != before.Orders+1 || after.Balance != before.Balance-16*metalplane.MoneyScale) {
+				t.Fatalf("a retried purchase: %+v → %+v, want one order of 16", before, after)
+			}
+		}
+	}, apitest.Options{BeforeAnswerFunc: holder.beforeAnswer})
+}
