@@ -840,3 +840,75 @@ func TestCidrBlockCreateRetried(t *testing.T) {
 		}
 	}, apitest.Options{BeforeAnswerFunc: holder.beforeAnswer})
 }
+
+// TestCidrBlockResourceGroupsAndFilters: blocks go to the group asked for
+// (another team's group is not found), and DescribeCidrBlocks filters by
+// group, tags, gateway, charge type and type, pages, and refuses bad
+// filters.
+func TestCidrBlockResourceGroupsAndFilters(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		ctx := context.Background()
+		g, err := env.DB.CreateResourceGroup(ctx, env.Team.ID, "edge")
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _ := env.NewTeam(t, "other")
+		theirs, err := env.DB.CreateResourceGroup(ctx, other.ID, "theirs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for version, c := range bmcClients(env) {
+			t.Run(version, func(t *testing.T) {
+				apitest.ExpectCode(t, tickCall(t, env, c, "CreateIpv4Block", map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 30, "resourceGroupId": theirs.ID}, nil),
+					"OPERATION_FAILED_RESOURCE_GROUP_NOT_FOUND")
+				_, tagged := createIpv4Block(t, env, c, map[string]any{"zoneId": "SEL-A", "chargeType": "POSTPAID", "netmask": 30, "resourceGroupId": g.ID,
+					"tags": map[string]any{"tags": []map[string]any{{"key": "role", "value": version}}}})
+				var v6 struct {
+					CidrBlockIDs []string `json:"cidrBlockIds"`
+				}
+				mustTickCall(t, env, c, "CreateIpv6Block", map[string]any{"zoneId": "SEL-A", "resourceGroupId": g.ID}, &v6)
+				b := mustBlock(t, env, c, tagged[0])
+				if b.ResourceGroupID != g.ID || b.ResourceGroupName != "edge" {
+					t.Fatalf("block in group edge: got %s %s", b.ResourceGroupID, b.ResourceGroupName)
+				}
+				count := func(req map[string]any) int {
+					var out blocksOut
+					mustTickCall(t, env, c, "DescribeCidrBlocks", req, &out)
+					if len(out.DataSet) > out.TotalCount {
+						t.Fatalf("DescribeCidrBlocks %v: %d items of %d", req, len(out.DataSet), out.TotalCount)
+					}
+					return out.TotalCount
+				}
+				for _, tc := range []struct {
+					req  map[string]any
+					want int
+				}{
+					{map[string]any{"resourceGroupId": g.ID, "cidrBlockIds": []string{tagged[0], v6.CidrBlockIDs[0]}}, 2},
+					{map[string]any{"tags": []map[string]any{{"key": "role", "value": version}}}, 1},
+					{map[string]any{"tagKeys": []string{"role"}, "cidrBlockIds": []string{tagged[0]}}, 1},
+					{map[string]any{"tags": []map[string]any{{"key": "role", "value": "nobody"}}}, 0},
+					{map[string]any{"gateway": b.Gateway}, 1},
+					{map[string]any{"cidrBlock": b.CidrBlock, "chargeType": "POSTPAID", "cidrBlockType": "IPV4", "zoneId": "SEL-A"}, 1},
+					{map[string]any{"cidrBlockIds": []string{v6.CidrBlockIDs[0]}, "cidrBlockType": "IPV4"}, 0},
+					{map[string]any{"cidrBlockIds": []string{tagged[0]}, "chargeType": "PREPAID"}, 0},
+					{map[string]any{"zoneId": "NOPE-A"}, 0},
+				} {
+					if got := count(tc.req); got != tc.want {
+						t.Errorf("DescribeCidrBlocks %v: %d blocks, want %d", tc.req, got, tc.want)
+					}
+				}
+				var page blocksOut
+				mustTickCall(t, env, c, "DescribeCidrBlocks", map[string]any{"resourceGroupId": g.ID, "pageSize": 1, "pageNum": 2}, &page)
+				if page.TotalCount < 2 || len(page.DataSet) != 1 {
+					t.Fatalf("page 2 of size 1: got %d items of %d", len(page.DataSet), page.TotalCount)
+				}
+				for _, req := range []map[string]any{
+					{"cidrBlockType": "IPV5"}, {"chargeType": "MONTHLY"}, {"pageSize": 1001}, {"pageNum": 0},
+					{"cidrBlockIds": make([]string, 101)}, {"tags": []map[string]any{{"value": "x"}}},
+				} {
+					apitest.ExpectCode(t, tickCall(t, env, c, "DescribeCidrBlocks", req, nil), "INVALID_PARAMETER")
+				}
+			})
+		}
+	})
+}
