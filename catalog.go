@@ -2,9 +2,9 @@ package metalplane
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
-	"slices"
 )
 
 // The catalog: what an operator sells. It is declared in a YAML file
@@ -60,6 +60,10 @@ type Zone struct {
 	// BandwidthClusters are the IDs a ByBandwidthCluster purchase may name
 	// as clusterId (CheckBandwidthCluster).
 	BandwidthClusters []string `yaml:"bandwidthClusters"`
+	// Prices of IPv4 CIDR blocks (CreateIpv4Block), per address of the
+	// block: a /29 costs 8 times these. Absent means free.
+	BlockIPv4MonthlyPerIP Money `yaml:"blockIpv4MonthlyPerIp"`
+	BlockIPv4HourlyPerIP  Money `yaml:"blockIpv4HourlyPerIp"`
 }
 
 // CheckBandwidthCluster checks the clusterId of a ByBandwidthCluster

@@ -177,6 +177,19 @@ var codeTable = map[Code]codeInfo{
 	"INVALID_PARAMETER_VPC_SUBNET_OVER_LAP":         {http.StatusBadRequest, "The CIDR block overlaps another subnet of the VPC."},
 	"INVALID_PARAMETER_SUBNET_CIDR_NOT_BELONG_VPC":  {http.StatusBadRequest, "The CIDR block is outside the VPC's block."},
 	"OPERATION_DENIED_SUBNET_ASSOCIATED_OTHER_VPC":  {http.StatusForbidden, "The subnet is in another VPC."},
+	// CIDR blocks and BYOIP (the SDK's errors.go; statuses are our choice:
+	// INVALID_*_NOT_FOUND 404, OPERATION_* 403).
+	"OPERATION_DENIED_UNAVAILABLE_NETMASK":            {http.StatusForbidden, "This netmask is not sold."},
+	"OPERATION_DENIED_NETMASK_OUT_OF_STOCK":           {http.StatusForbidden, "No block of this netmask is free."},
+	"OPERATION_DENIED_CIDRBLOCK_TYPE_NOT_SUPPORTED":   {http.StatusForbidden, "This kind of CIDR block cannot be renewed."},
+	"OPERATION_DENIED_CIDRBLOCK_SUBSCRIPTION":         {http.StatusForbidden, "A PREPAID CIDR block cannot be returned."},
+	"OPERATION_DENIED_INSTANCE_EXIST":                 {http.StatusForbidden, "Addresses of the CIDR block are bound to instances."},
+	"OPERATION_DENIED_CIDRBLOCK_NOT_RECYCLED":         {http.StatusForbidden, "The CIDR block is not in the recycle bin."},
+	"INVALID_CIDRBLOCK_NOT_FOUND":                     {http.StatusNotFound, "The CIDR block does not exist."},
+	"OPERATION_DENIED_CIDRBLOCK_RECYCLED":             {http.StatusForbidden, "The CIDR block is in the recycle bin."},
+	"OPERATION_DENIED_CIDRBLOCK_IP_COUNT_REACH_LIMIT": {http.StatusForbidden, "The instance holds the most block addresses allowed."},
+	"OPERATION_DENIED_IP_NOT_BELONG":                  {http.StatusForbidden, "The address does not belong to the CIDR block."},
+	"OPERATION_DENIED_INVALID_STATUS":                 {http.StatusForbidden, "The address is not in a state that allows this."},
 }
 
 // Codes returns every code of the error table, for tests that compare the

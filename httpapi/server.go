@@ -57,6 +57,9 @@ type Server struct {
 	// EnqueueEIP enqueues the network jobs of the EIP and DDoS IP
 	// actions in their transaction.
 	EnqueueEIP sqlstore.EIPEnqueueFunc
+	// EnqueueBlockIPs enqueues the driver jobs of BindCidrBlockIps and
+	// UnbindCidrBlockIps in their transaction.
+	EnqueueBlockIPs sqlstore.BlockIPsEnqueueFunc
 	// BeforeAnswerFunc, when set, is called after an action succeeded
 	// and before its answer is written. Tests slow answers down with it
 	// to lose them on purpose.

@@ -167,6 +167,10 @@ type NetworkSpec struct {
 	SubnetID   string
 	// BandwidthMbps caps public outbound traffic.
 	BandwidthMbps int
+	// BlockIPs are the CIDR block addresses bound to the instance
+	// (BindCidrBlockIps), routed to its public interface besides the
+	// primary addresses.
+	BlockIPs []string
 }
 
 // NetworkAttacher configures switch ports and addresses.

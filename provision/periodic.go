@@ -60,7 +60,8 @@ func (w *periodicWorker) Work(ctx context.Context, job *river.Job[PeriodicArgs])
 // concurrently with itself and with the periodic job, from any process.
 func (p *Provisioner) RunPeriodic(ctx context.Context) (sqlstore.SweepResult, error) {
 	return p.db.Sweep(ctx, sqlstore.SweepConfig{RenewalPriceFunc: p.cfg.RenewalPriceFunc, EnqueueFunc: p.EnqueueLifecycle,
-		EIPEnqueueFunc: p.EnqueueEIP})
+		EIPEnqueueFunc:      p.EnqueueEIP,
+		BlockIPsEnqueueFunc: p.EnqueueBlockIPs})
 }
 
 // periodicJobs returns the sweep's periodic job, or none when the

@@ -177,6 +177,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	river.AddWorker(workers, &orphanWorker{p: p})
 	river.AddWorker(workers, &powerSyncWorker{p: p})
 	river.AddWorker(workers, &eipWorker{p: p})
+	river.AddWorker(workers, &blockIPsWorker{p: p})
 	jobTimeout := time.Duration(len(Steps)+1) * max(cfg.StepTimeout, cfg.BMCTimeout)
 	client, err := river.NewClient(p.driver, &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},

@@ -393,20 +393,7 @@ func checkBalance(plan *metalplane.CreatePlan, team *metalplane.Team, total meta
 // a concurrent purchase are skipped rather than waited for, and the rows
 // returned stay locked until the transaction ends.
 func (db *DB) pickFree(ctx context.Context, tx queryer, query string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, query+db.skipLocked(), args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryStrings(ctx, tx, query+db.skipLocked(), args...)
 }
 
 // jsonOrEmpty encodes v, or returns "" for nil and empty values.

@@ -271,6 +271,9 @@ func (db *DB) ReleaseInstanceTx(ctx context.Context, tx *sql.Tx, instanceID, rea
 	if err := db.detachInstanceEIPsTx(ctx, tx, instanceID); err != nil {
 		return false, err
 	}
+	if err := unbindInstanceBlockIPsTx(ctx, tx, instanceID); err != nil {
+		return false, err
+	}
 	// released = true alone frees the private address: allocation and the
 	// uniqueness index only consider live instances. The addresses stay on
 	// the row as history.

@@ -48,6 +48,9 @@ type SweepConfig struct {
 	// associated EIP that expires into the recycle bin; nil recycles it
 	// at once.
 	EIPEnqueueFunc EIPEnqueueFunc
+	// BlockIPsEnqueueFunc enqueues the driver job of instances whose CIDR
+	// block addresses an expiring block takes away; nil enqueues nothing.
+	BlockIPsEnqueueFunc BlockIPsEnqueueFunc
 }
 
 // SweepResult counts what one Sweep did (work found done by a concurrent
@@ -58,6 +61,9 @@ type SweepResult struct {
 	Recycled        int // PREPAID instances moved to RECYCLE at expiry
 	HourlyCharges   int // POSTPAID hourly ledger rows written
 	Released        int // instances released from the recycle bin
+	// CIDR blocks (cidr.go): POSTPAID hourly rows, PREPAID blocks moved
+	// to RECYCLE at expiry, blocks released from the recycle bin.
+	BlockHourlyCharges, BlocksRecycled, BlocksReleased int
 }
 
 // Sweep performs the clock-driven transitions due at db.Now(), in this
@@ -95,6 +101,7 @@ func (db *DB) Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	// Elastic and DDoS-protected IPs (eip_sweep.go), counted with the
 	// instances.
 	errs = append(errs, db.sweepEIPs(ctx, now, cfg, &res)...)
+	errs = append(errs, db.sweepCidrBlocks(ctx, now, cfg, &res)...)
 	return res, errors.Join(errs...)
 }
 
@@ -327,21 +334,11 @@ func (db *DB) accrueInstance(ctx context.Context, id string, now time.Time, res 
 			return db.addEventTx(ctx, tx, id, "billing", "hourly", ClockDriver, fmt.Sprintf("billing closed after %d hours: a failed provision is not billed", billed))
 		}
 		due := metalplane.HoursDue(time.Unix(created, 0), unixOrZero(recycled), now)
-		if due > billed && price > 0 {
-			if _, err := db.findTeamTx(ctx, tx, teamID); err != nil {
-				return err
-			}
-			for k := billed; k < due; k++ {
-				from := time.Unix(created+3600*k, 0).UTC()
-				ok, err := db.addLedgerOnceTx(ctx, tx, metalplane.LedgerEntry{TeamID: teamID, Amount: -metalplane.Money(price), Kind: metalplane.LedgerHourlyCharge,
-					OrderNumber: orderNumber, InstanceID: id, Note: fmt.Sprintf("hour %d of %s from %s", k+1, id, from.Format(apiTime))}, hourlyKey(id, k))
-				if err != nil {
-					return err
-				}
-				if ok {
-					charged++
-				}
-			}
+		if charged, err = db.chargeHoursTx(ctx, tx, hourlyCharges{TeamID: teamID, OrderNumber: orderNumber, InstanceID: id, Price: metalplane.Money(price),
+			Created: created, From: billed, To: due,
+			Key:  func(k int64) string { return hourlyKey(id, k) },
+			Note: func(k int64, from string) string { return fmt.Sprintf("hour %d of %s from %s", k+1, id, from) }}); err != nil {
+			return err
 		}
 		stopped := recycled > 0
 		if _, err := tx.ExecContext(ctx, `UPDATE instances SET billed_hours = $1, hourly_closed = $2 WHERE id = $3`, max(due, billed), stopped, id); err != nil {
@@ -393,4 +390,39 @@ func (db *DB) releaseRecycled(ctx context.Context, id string, cutoff time.Time, 
 		res.Released++
 	}
 	return err
+}
+
+// hourlyCharges are the hours From to To-1 (from 0) of a POSTPAID
+// resource created at Created (Unix seconds), each charged Price once
+// under its dedupe key.
+type hourlyCharges struct {
+	TeamID, OrderNumber, InstanceID string
+	Price                           metalplane.Money
+	Created, From, To               int64
+	Key                             func(k int64) string
+	Note                            func(k int64, from string) string
+}
+
+// chargeHoursTx writes the ledger rows of h not written yet, under the
+// team lock, and returns how many it wrote. A price of 0 charges nothing.
+func (db *DB) chargeHoursTx(ctx context.Context, tx *sql.Tx, h hourlyCharges) (int, error) {
+	if h.To <= h.From || h.Price <= 0 {
+		return 0, nil
+	}
+	if _, err := db.findTeamTx(ctx, tx, h.TeamID); err != nil {
+		return 0, err
+	}
+	charged := 0
+	for k := h.From; k < h.To; k++ {
+		from := time.Unix(h.Created+3600*k, 0).UTC().Format(apiTime)
+		ok, err := db.addLedgerOnceTx(ctx, tx, metalplane.LedgerEntry{TeamID: h.TeamID, Amount: -h.Price, Kind: metalplane.LedgerHourlyCharge,
+			OrderNumber: h.OrderNumber, InstanceID: h.InstanceID, Note: h.Note(k, from)}, h.Key(k))
+		if err != nil {
+			return 0, err
+		}
+		if ok {
+			charged++
+		}
+	}
+	return charged, nil
 }

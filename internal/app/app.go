@@ -229,6 +229,7 @@ func (a *App) setup(ctx context.Context) error {
 	// Traffic comes from the sim driver's model for every instance: no
 	// driver reads switch counters yet (docs/api.md, Traffic data).
 	a.API.Traffic = &sim.Driver{}
+	a.API.EnqueueBlockIPs = p.EnqueueBlockIPs
 	return nil
 }
 
