@@ -130,6 +130,9 @@ var codeTable = map[Code]codeInfo{
 	"OPERATION_DENIED_IP_ASSOCIATED_INSTANCE":              {http.StatusForbidden, "The private IP is already assigned to an instance."},
 	"OPERATION_DENIED_SUBNET_NOT_REPEAT_INSTANCE":          {http.StatusForbidden, "The instance is already in the subnet."},
 
+	// Load balancers (docs/loadbalancers.md): SDK22's Operation.Denied.Invalid.Status.
+	"OPERATION_DENIED_INVALID_STATUS": {http.StatusForbidden, "The resource's status does not allow this operation."},
+
 	// Key pairs (ERRORS.md §8).
 	"INVALID_KEY_PAIR_ALGORITHM":      {http.StatusBadRequest, "The key algorithm is not supported."},
 	"INVALID_KEY_PAIR_EXCEED_LIMIT":   {http.StatusBadRequest, "The key pair quota is reached."},

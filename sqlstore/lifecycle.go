@@ -268,6 +268,9 @@ func (db *DB) ReleaseInstanceTx(ctx context.Context, tx *sql.Tx, instanceID, rea
 	if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET instance_id = NULL WHERE instance_id = $1`, instanceID); err != nil {
 		return false, fmt.Errorf("return addresses of %s: %w", instanceID, err)
 	}
+	if err := deregisterInstanceBackendsTx(ctx, tx, instanceID); err != nil {
+		return false, err
+	}
 	// released = true alone frees the private address: allocation and the
 	// uniqueness index only consider live instances. The addresses stay on
 	// the row as history.

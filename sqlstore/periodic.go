@@ -54,6 +54,9 @@ type SweepResult struct {
 	Recycled        int // PREPAID instances moved to RECYCLE at expiry
 	HourlyCharges   int // POSTPAID hourly ledger rows written
 	Released        int // instances released from the recycle bin
+	// Load balancers (loadbalancers.go): POSTPAID hours charged, PREPAID
+	// ones recycled at expiry, and ones released from the recycle bin.
+	LoadBalancerHours, LoadBalancersRecycled, LoadBalancersReleased int
 }
 
 // Sweep performs the clock-driven transitions due at db.Now(), in this
@@ -88,6 +91,7 @@ func (db *DB) Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	errs = append(errs, db.eachDue(ctx, `SELECT id FROM instances WHERE released = FALSE AND status = 'RECYCLE'
 		AND recycled_at > 0 AND recycled_at <= $1 AND id > $2 ORDER BY id LIMIT `+fmt.Sprint(sweepBatch), cutoff.Unix(),
 		func(id string) error { return db.releaseRecycled(ctx, id, cutoff, &res) })...)
+	errs = append(errs, db.sweepLoadBalancers(ctx, now, &res)...)
 	return res, errors.Join(errs...)
 }
 
