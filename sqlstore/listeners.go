@@ -45,16 +45,12 @@ func (db *DB) CreateListener(ctx context.Context, in ListenerCreate) (*ListenerA
 		if _, err := db.findTeamTx(ctx, tx, in.TeamID); err != nil {
 			return err
 		}
-		if in.ClientToken != "" {
-			var earlier string
-			err := tx.QueryRowContext(ctx, `SELECT id FROM load_balancer_listeners WHERE team_id = $1 AND client_token = $2`, in.TeamID, in.ClientToken).Scan(&earlier)
-			if err == nil {
-				result.ListenerID = earlier
-				return db.replaceReplayAnswerTx(ctx, tx, result)
+		if earlier, err := earlierByToken(ctx, tx, "load_balancer_listeners", in.TeamID, in.ClientToken); err != nil || earlier != "" {
+			if err != nil {
+				return err
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("find client token: %w", err)
-			}
+			result.ListenerID = earlier
+			return db.replaceReplayAnswerTx(ctx, tx, result)
 		}
 		if _, err := db.runningLoadBalancerTx(ctx, tx, in.TeamID, in.LoadBalancerID); err != nil {
 			return err
@@ -339,16 +335,12 @@ func (db *DB) RegisterBackend(ctx context.Context, in BackendCreate) (*BackendAn
 		if _, err := db.findTeamTx(ctx, tx, in.TeamID); err != nil {
 			return err
 		}
-		if in.ClientToken != "" {
-			var earlier string
-			err := tx.QueryRowContext(ctx, `SELECT id FROM load_balancer_backends WHERE team_id = $1 AND client_token = $2`, in.TeamID, in.ClientToken).Scan(&earlier)
-			if err == nil {
-				result.BackendID = earlier
-				return db.replaceReplayAnswerTx(ctx, tx, result)
+		if earlier, err := earlierByToken(ctx, tx, "load_balancer_backends", in.TeamID, in.ClientToken); err != nil || earlier != "" {
+			if err != nil {
+				return err
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("find client token: %w", err)
-			}
+			result.BackendID = earlier
+			return db.replaceReplayAnswerTx(ctx, tx, result)
 		}
 		l, err := db.lockListenerTx(ctx, tx, in.TeamID, in.ListenerID)
 		if err != nil {
@@ -540,4 +532,23 @@ func deregisterInstanceBackendsTx(ctx context.Context, tx *sql.Tx, instanceID st
 		return fmt.Errorf("deregister backends of %s: %w", instanceID, err)
 	}
 	return nil
+}
+
+// earlierByToken returns the ID of the team's row of table (a load
+// balancer, listener or backend) made with the clientToken, or "" when
+// there is none or no token. The caller holds the team lock, so a token
+// cannot be taken between this look and its insert.
+func earlierByToken(ctx context.Context, tx *sql.Tx, table, teamID, token string) (string, error) {
+	if token == "" {
+		return "", nil
+	}
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE team_id = $1 AND client_token = $2`, teamID, token).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("find client token in %s: %w", table, err)
+	}
+	return id, nil
 }

@@ -70,17 +70,15 @@ func (db *DB) CreateLoadBalancer(ctx context.Context, in LoadBalancerCreate) (*L
 		if err != nil {
 			return err
 		}
-		if in.ClientToken != "" {
-			var earlier LoadBalancerOrder
-			err := tx.QueryRowContext(ctx, `SELECT order_number, id FROM load_balancers WHERE team_id = $1 AND client_token = $2`,
-				in.TeamID, in.ClientToken).Scan(&earlier.OrderNumber, &earlier.LoadBalancerID)
-			if err == nil {
-				*result = earlier
-				return db.replaceReplayAnswerTx(ctx, tx, result)
+		if earlier, err := earlierByToken(ctx, tx, "load_balancers", in.TeamID, in.ClientToken); err != nil || earlier != "" {
+			if err != nil {
+				return err
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("find client token: %w", err)
+			result.LoadBalancerID = earlier
+			if err := tx.QueryRowContext(ctx, `SELECT order_number FROM load_balancers WHERE id = $1`, earlier).Scan(&result.OrderNumber); err != nil {
+				return fmt.Errorf("read order of %s: %w", earlier, err)
 			}
+			return db.replaceReplayAnswerTx(ctx, tx, result)
 		}
 		if in.ChargeType == metalplane.ChargeTypePostpaid && !team.PostpaidAllowed {
 			return metalplane.Errorf("INVALID_CHARGE_TYPE_NOT_SUPPORT", "POSTPAID is not enabled for this account.")
