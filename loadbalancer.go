@@ -385,8 +385,11 @@ func (o *LoadBalancerOffer) PriceOf(spec *LoadBalancerSpec, bandwidthMbps, extra
 	return p, nil
 }
 
-// PeriodTotal returns the PREPAID charge of months months at monthly.
-func PeriodTotal(monthly Money, months int) (Money, *Error) {
+// PeriodTotal returns the PREPAID charge of months months at monthly, or
+// INVALID_PARAMETER when it does not fit in a Money. (error, not *Error:
+// its callers assign it to an error variable, where a nil *Error would
+// not be nil.)
+func PeriodTotal(monthly Money, months int) (Money, error) {
 	t, ok := monthly.Times(int64(months))
 	if !ok {
 		return 0, errAmountTooLarge()

@@ -67,11 +67,12 @@ func (c *Catalog) checkLoadBalancerOffers(v *catalogChecker) {
 			if s.Monthly < 0 || s.Hourly < 0 {
 				v.addf("%s: prices must not be negative", sname)
 			}
-			p, err := o.PriceOf(s, max(o.MaxBandwidthMbps, 0), MaxLoadBalancerVIPs-1)
-			if err == nil {
-				_, err = PeriodTotal(p.Monthly, MaxPrepaidPeriod)
+			p, priceErr := o.PriceOf(s, max(o.MaxBandwidthMbps, 0), MaxLoadBalancerVIPs-1)
+			var totalErr error
+			if priceErr == nil {
+				_, totalErr = PeriodTotal(p.Monthly, MaxPrepaidPeriod)
 			}
-			if err != nil {
+			if priceErr != nil || totalErr != nil {
 				v.addf("%s: prices too large: %d Mbps with %d VIPs for %d months would cost more than an amount can hold",
 					sname, o.MaxBandwidthMbps, MaxLoadBalancerVIPs, MaxPrepaidPeriod)
 			}
