@@ -157,7 +157,8 @@ type createLoadBalancerRequest struct {
 }
 
 // handleCreateLoadBalancer checks, in order ([decision]): the required
-// fields, the bounds of every string, the zone and its offer, the charge
+// fields (specName is not one: 2026-02-01 has no such field, and a
+// request without it buys the zone's first spec), the bounds of every string, the zone and its offer, the charge
 // type (offered in the zone, then PREPAID's period), the spec, the
 // bandwidth (1 to the offer's maximum), ipType and a pool of it, vipCount,
 // cidrBlockId (none exist), the subnet's IPs' form, the name, the tags and
@@ -171,7 +172,7 @@ func handleCreateLoadBalancer(r *request) (any, error) {
 	for _, f := range []struct {
 		name string
 		v    *string
-	}{{"zoneId", in.ZoneID}, {"loadBalancerName", in.LoadBalancerName}, {"specName", in.SpecName}, {"chargeType", in.ChargeType}, {"ipType", in.IPType}} {
+	}{{"zoneId", in.ZoneID}, {"loadBalancerName", in.LoadBalancerName}, {"chargeType", in.ChargeType}, {"ipType", in.IPType}} {
 		if err := requireString(f.name, f.v); err != nil {
 			return nil, err
 		}
@@ -216,7 +217,11 @@ func handleCreateLoadBalancer(r *request) (any, error) {
 		}
 		period = *p.Period
 	}
-	spec, ok := offer.FindSpec(*in.SpecName)
+	// The 2026-02-01 request has no specName: the zone's first spec.
+	spec, ok := &offer.Specs[0], true
+	if str(in.SpecName) != "" {
+		spec, ok = offer.FindSpec(*in.SpecName)
+	}
 	if !ok {
 		return nil, metalplane.Errorf("INVALID_PARAMETER", "specName `%s` is not sold in %s; DescribeLoadBalancerSpecs lists the specs.", *in.SpecName, zone.ID)
 	}

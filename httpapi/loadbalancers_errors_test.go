@@ -66,7 +66,6 @@ func TestLoadBalancerRefusals(t *testing.T) {
 		cases := []lbRefusal{
 			{"zone missing", "CreateLoadBalancer", with(base, map[string]any{"zoneId": nil}), "MISSING_PARAMETER"},
 			{"name missing", "CreateLoadBalancer", with(base, map[string]any{"loadBalancerName": nil}), "MISSING_PARAMETER"},
-			{"spec missing", "CreateLoadBalancer", with(base, map[string]any{"specName": nil}), "MISSING_PARAMETER"},
 			{"charge type missing", "CreateLoadBalancer", with(base, map[string]any{"chargeType": nil}), "MISSING_PARAMETER"},
 			{"bandwidth missing", "CreateLoadBalancer", with(base, map[string]any{"bandwidth": nil}), "MISSING_PARAMETER"},
 			{"ipType missing", "CreateLoadBalancer", with(base, map[string]any{"ipType": nil}), "MISSING_PARAMETER"},
