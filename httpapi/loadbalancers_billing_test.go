@@ -1,11 +1,13 @@
 package httpapi_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/internal/apitest"
+	"github.com/metalplane/metalplane/provision/sim"
 )
 
 // orderCharges returns the sum of the team's ledger rows of the order,
@@ -131,5 +133,70 @@ func TestLoadBalancerBackendOfReleasedInstance(t *testing.T) {
 			t.Fatalf("after releasing %s: backends %+v, want only %s", instances[0], d.BackendList, instances[1])
 		}
 		auditClean(t, env)
+	})
+}
+
+// syncLBs applies the pending load balancer configurations with the sim
+// driver and returns what it recorded for id.
+func syncLBs(t *testing.T, env *apitest.Env, id string) (metalplane.LoadBalancerConfig, bool, *sim.LoadBalancers) {
+	t.Helper()
+	if _, err := env.App.Provisioner.SyncLoadBalancers(context.Background()); err != nil {
+		t.Fatalf("SyncLoadBalancers: %v", err)
+	}
+	rec, ok := env.App.Provisioner.LoadBalancerDriver().(*sim.LoadBalancers)
+	if !ok {
+		t.Fatalf("the load balancer driver is %T, want the sim recorder", env.App.Provisioner.LoadBalancerDriver())
+	}
+	cfg, applied := rec.Applied(id)
+	return cfg, applied, rec
+}
+
+// TestLoadBalancerDriver checks what the load balancer driver is given:
+// after each change, one sync hands it the whole configuration (VIPs,
+// listeners, backends at their instances' addresses, weights), a stopped
+// one in the recycle bin, and a removal after the release.
+func TestLoadBalancerDriver(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		c := env.BMC2022()
+		instances := twoInstances(t, env)
+		lb := createLB(t, env, c, with(lbPostpaid(""), map[string]any{"vipCount": 1}))
+		cfg, ok, _ := syncLBs(t, env, lb.LoadBalancerID)
+		d := describeLB(t, env, c, lb.LoadBalancerID)
+		if !ok || !cfg.Running || len(cfg.VIPs) != 2 || cfg.VIPs[0] != d.VipList[0].IPAddress || cfg.BandwidthMbps != 10 || len(cfg.Listeners) != 0 {
+			t.Fatalf("after the purchase the driver has %+v (%v), want 2 VIPs %v, 10 Mbps, running", cfg, ok, d.VipList)
+		}
+		var lsn struct {
+			ListenerID string `json:"listenerId"`
+		}
+		mustTickCall(t, env, c, "CreateListener", map[string]any{"loadBalancerId": lb.LoadBalancerID, "listenerName": "web", "portList": []int{80, 443},
+			"protocol": "TCP", "backendProtocol": "TCP", "scheduler": "rr"}, &lsn)
+		var be struct {
+			BackendID string `json:"backendId"`
+		}
+		mustTickCall(t, env, c, "RegisterBackend", map[string]any{"listenerId": lsn.ListenerID, "backendName": "a", "instanceId": instances[0], "weight": 20}, &be)
+		mustTickCall(t, env, c, "RegisterBackend", map[string]any{"listenerId": lsn.ListenerID, "backendName": "b", "instanceId": instances[1], "portList": []int{8080}}, nil)
+		mustTickCall(t, env, c, "ModifyBackendWeight", map[string]any{"backendId": be.BackendID, "weight": 70}, nil)
+		before := cfg.Version
+		cfg, _, _ = syncLBs(t, env, lb.LoadBalancerID)
+		inst := describeInstance(t, env.BMC(), instances[0])
+		if cfg.Version <= before || len(cfg.Listeners) != 1 || cfg.Listeners[0].Scheduler != "rr" || len(cfg.Listeners[0].Backends) != 2 {
+			t.Fatalf("after a listener and two backends the driver has %+v", cfg)
+		}
+		if b := cfg.Listeners[0].Backends[0]; b.InstanceID != instances[0] || b.Weight != 70 || b.Address != inst["publicIpAddresses"].([]any)[0] ||
+			len(b.Ports) != 2 || cfg.Listeners[0].Backends[1].Ports[0] != 8080 {
+			t.Fatalf("backends given to the driver: %+v", cfg.Listeners[0].Backends)
+		}
+		// Nothing changed: the next sync applies nothing.
+		if n, err := env.App.Provisioner.SyncLoadBalancers(context.Background()); err != nil || n != 0 {
+			t.Fatalf("a sync with nothing changed applied %d (%v), want 0", n, err)
+		}
+		mustTickCall(t, env, c, "TerminateLoadBalancer", map[string]any{"loadBalancerId": lb.LoadBalancerID}, nil)
+		if cfg, _, _ = syncLBs(t, env, lb.LoadBalancerID); cfg.Running {
+			t.Fatalf("in the recycle bin the driver still runs it: %+v", cfg)
+		}
+		mustTickCall(t, env, c, "ReleaseLoadBalancer", map[string]any{"loadBalancerId": lb.LoadBalancerID}, nil)
+		if _, ok, rec := syncLBs(t, env, lb.LoadBalancerID); ok || !rec.Removed(lb.LoadBalancerID) {
+			t.Fatalf("after the release the driver still has it")
+		}
 	})
 }

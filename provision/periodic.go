@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -59,7 +60,12 @@ func (w *periodicWorker) Work(ctx context.Context, job *river.Job[PeriodicArgs])
 // operators call to make moved time take effect at once. Safe to call
 // concurrently with itself and with the periodic job, from any process.
 func (p *Provisioner) RunPeriodic(ctx context.Context) (sqlstore.SweepResult, error) {
-	return p.db.Sweep(ctx, sqlstore.SweepConfig{RenewalPriceFunc: p.cfg.RenewalPriceFunc, EnqueueFunc: p.EnqueueLifecycle})
+	res, err := p.db.Sweep(ctx, sqlstore.SweepConfig{RenewalPriceFunc: p.cfg.RenewalPriceFunc, EnqueueFunc: p.EnqueueLifecycle})
+	// After the sweep, which may have recycled or released load
+	// balancers: their drivers apply what changed.
+	n, lbErr := p.SyncLoadBalancers(ctx)
+	res.LoadBalancersApplied = n
+	return res, errors.Join(err, lbErr)
 }
 
 // periodicJobs returns the sweep's periodic job, or none when the

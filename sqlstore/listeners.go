@@ -55,7 +55,7 @@ func (db *DB) CreateListener(ctx context.Context, in ListenerCreate) (*ListenerA
 		if _, err := db.runningLoadBalancerTx(ctx, tx, in.TeamID, in.LoadBalancerID); err != nil {
 			return err
 		}
-		others, err := db.listenersOfTx(ctx, tx, in.LoadBalancerID)
+		others, err := listenersOfTx(ctx, tx, in.LoadBalancerID)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (db *DB) CreateListener(ctx context.Context, in ListenerCreate) (*ListenerA
 		if err != nil {
 			return fmt.Errorf("insert listener: %w", err)
 		}
-		return nil
+		return touchLoadBalancerTx(ctx, tx, in.LoadBalancerID)
 	})
 	if err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func scanListener(row interface{ Scan(...any) error }) (*metalplane.Listener, er
 	return &l, nil
 }
 
-func (db *DB) listenersOfTx(ctx context.Context, q queryer, lbID string) ([]*metalplane.Listener, error) {
+func listenersOfTx(ctx context.Context, q queryer, lbID string) ([]*metalplane.Listener, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+listenerColumns+` FROM load_balancer_listeners WHERE load_balancer_id = $1 ORDER BY created_at, id`, lbID)
 	if err != nil {
 		return nil, fmt.Errorf("find listeners: %w", err)
@@ -269,7 +269,7 @@ func (db *DB) ModifyListener(ctx context.Context, teamID, id string, upd Listene
 			l.Notify = *upd.Notify
 		}
 		if upd.Protocol != nil {
-			others, err := db.listenersOfTx(ctx, tx, l.LoadBalancerID)
+			others, err := listenersOfTx(ctx, tx, l.LoadBalancerID)
 			if err != nil {
 				return err
 			}
@@ -283,7 +283,10 @@ func (db *DB) ModifyListener(ctx context.Context, teamID, id string, upd Listene
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE load_balancer_listeners SET name = $1, protocol = $2, backend_protocol = $3, scheduler = $4, kind = $5,
 			health_check = $6, notify = $7 WHERE id = $8`, l.Name, l.Protocol, l.BackendProtocol, l.Scheduler, l.Kind, hc, notify, id)
-		return err
+		if err != nil {
+			return fmt.Errorf("update listener: %w", err)
+		}
+		return touchLoadBalancerTx(ctx, tx, l.LoadBalancerID)
 	})
 }
 
@@ -292,14 +295,17 @@ func (db *DB) ModifyListener(ctx context.Context, teamID, id string, upd Listene
 // lockListenerTx's errors.
 func (db *DB) DeleteListener(ctx context.Context, teamID, id string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.lockListenerTx(ctx, tx, teamID, id); err != nil {
+		l, err := db.lockListenerTx(ctx, tx, teamID, id)
+		if err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM load_balancer_backends WHERE listener_id = $1`, id); err != nil {
 			return fmt.Errorf("delete backends: %w", err)
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM load_balancer_listeners WHERE id = $1`, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM load_balancer_listeners WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("delete listener: %w", err)
+		}
+		return touchLoadBalancerTx(ctx, tx, l.LoadBalancerID)
 	})
 }
 
@@ -388,7 +394,7 @@ func (db *DB) RegisterBackend(ctx context.Context, in BackendCreate) (*BackendAn
 		if err != nil {
 			return fmt.Errorf("insert backend: %w", err)
 		}
-		return nil
+		return touchLoadBalancerTx(ctx, tx, l.LoadBalancerID)
 	})
 	if err != nil {
 		return nil, err
@@ -505,11 +511,14 @@ func (db *DB) lockBackendTx(ctx context.Context, tx *sql.Tx, teamID, id string) 
 // lockBackendTx's errors.
 func (db *DB) ModifyBackendWeight(ctx context.Context, teamID, id string, weight int) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.lockBackendTx(ctx, tx, teamID, id); err != nil {
+		b, err := db.lockBackendTx(ctx, tx, teamID, id)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE load_balancer_backends SET weight = $1 WHERE id = $2`, weight, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `UPDATE load_balancer_backends SET weight = $1 WHERE id = $2`, weight, id); err != nil {
+			return fmt.Errorf("update weight: %w", err)
+		}
+		return touchLoadBalancerTx(ctx, tx, b.LoadBalancerID)
 	})
 }
 
@@ -517,17 +526,24 @@ func (db *DB) ModifyBackendWeight(ctx context.Context, teamID, id string, weight
 // errors.
 func (db *DB) DeregisterBackend(ctx context.Context, teamID, id string) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.lockBackendTx(ctx, tx, teamID, id); err != nil {
+		b, err := db.lockBackendTx(ctx, tx, teamID, id)
+		if err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM load_balancer_backends WHERE id = $1`, id)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM load_balancer_backends WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("delete backend: %w", err)
+		}
+		return touchLoadBalancerTx(ctx, tx, b.LoadBalancerID)
 	})
 }
 
 // deregisterInstanceBackendsTx removes every backend of an instance that
 // is being released: a backend is a live instance of its team (audited).
 func deregisterInstanceBackendsTx(ctx context.Context, tx *sql.Tx, instanceID string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE load_balancers SET config_version = config_version + 1
+		WHERE id IN (SELECT load_balancer_id FROM load_balancer_backends WHERE instance_id = $1)`, instanceID); err != nil {
+		return fmt.Errorf("touch load balancers of %s: %w", instanceID, err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM load_balancer_backends WHERE instance_id = $1`, instanceID); err != nil {
 		return fmt.Errorf("deregister backends of %s: %w", instanceID, err)
 	}

@@ -469,17 +469,7 @@ func (db *DB) eachByIDs(ctx context.Context, query string, ids []string, fn func
 		args[i] = id
 	}
 	return db.readTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, fmt.Sprintf(query, placeholders(1, len(ids))), args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := fn(rows); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(ctx, tx, fn, fmt.Sprintf(query, placeholders(1, len(ids))), args...)
 	})
 }
 
@@ -524,7 +514,7 @@ func (db *DB) ModifyLoadBalancerBandwidth(ctx context.Context, teamID, id string
 		if err := db.repriceTx(ctx, tx, lb, mbps, extra, price, metalplane.NewOrderNumber(), fmt.Sprintf("bandwidth of %s: %d → %d Mbps", lb.ID, lb.BandwidthMbps, mbps)); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE load_balancers SET bandwidth_mbps = $1 WHERE id = $2`, mbps, id)
+		_, err = tx.ExecContext(ctx, `UPDATE load_balancers SET bandwidth_mbps = $1, config_version = config_version + 1 WHERE id = $2`, mbps, id)
 		return err
 	})
 }
@@ -616,7 +606,10 @@ func (db *DB) CreateLoadBalancerVIPs(ctx context.Context, teamID, id string, cou
 		if err := db.repriceTx(ctx, tx, lb, lb.BandwidthMbps, extra+count, price, result.OrderNumber, fmt.Sprintf("%d VIPs for %s", count, id)); err != nil {
 			return err
 		}
-		return db.holdVIPsTx(ctx, tx, id, addrs, db.Now(), false, result.VIPIDs)
+		if err := db.holdVIPsTx(ctx, tx, id, addrs, db.Now(), false, result.VIPIDs); err != nil {
+			return err
+		}
+		return touchLoadBalancerTx(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -653,8 +646,10 @@ func (db *DB) DeleteLoadBalancerVIP(ctx context.Context, teamID, vipID string, p
 		if _, err := tx.ExecContext(ctx, `DELETE FROM load_balancer_vips WHERE id = $1`, vipID); err != nil {
 			return fmt.Errorf("delete VIP: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE public_ips SET held_by = NULL WHERE address = $1 AND held_by = $2`, addr, lbID)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE public_ips SET held_by = NULL WHERE address = $1 AND held_by = $2`, addr, lbID); err != nil {
+			return err
+		}
+		return touchLoadBalancerTx(ctx, tx, lbID)
 	})
 }
 
@@ -686,7 +681,8 @@ func (db *DB) recycleLoadBalancerTx(ctx context.Context, tx *sql.Tx, lb *metalpl
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE load_balancers SET status = $1, recycled_at = $2 WHERE id = $3`, metalplane.LoadBalancerRecycle, at.Unix(), lb.ID)
+	_, err := tx.ExecContext(ctx, `UPDATE load_balancers SET status = $1, recycled_at = $2, config_version = config_version + 1 WHERE id = $3`,
+		metalplane.LoadBalancerRecycle, at.Unix(), lb.ID)
 	return err
 }
 
@@ -734,7 +730,8 @@ func (db *DB) RestoreLoadBalancer(ctx context.Context, teamID, id string) (strin
 		if err := db.chargeOrderTx(ctx, tx, teamID, orderNumber, lb.ChargeType, total, fmt.Sprintf("restore of load balancer %s", id)); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE load_balancers SET status = $1, recycled_at = 0, expired_time = $2, billed_until = $3 WHERE id = $4`,
+		_, err = tx.ExecContext(ctx, `UPDATE load_balancers SET status = $1, recycled_at = 0, expired_time = $2, billed_until = $3,
+			config_version = config_version + 1 WHERE id = $4`,
 			metalplane.LoadBalancerRunning, unixOrZeroSeconds(expired), unixOrZeroSeconds(billed), id)
 		return err
 	})
@@ -786,7 +783,7 @@ func (db *DB) releaseLoadBalancerTx(ctx context.Context, tx *sql.Tx, id string) 
 			return fmt.Errorf("release %s: %w", id, err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE load_balancers SET released = $1 WHERE id = $2`, true, id)
+	_, err := tx.ExecContext(ctx, `UPDATE load_balancers SET released = $1, config_version = config_version + 1 WHERE id = $2`, true, id)
 	return err
 }
 
@@ -875,4 +872,13 @@ func (db *DB) sweepLoadBalancers(ctx context.Context, now time.Time, res *SweepR
 			return db.releaseLoadBalancerTx(ctx, tx, lb.ID)
 		})
 	return errs
+}
+
+// touchLoadBalancerTx records that the configuration of the load balancer
+// changed, for the driver to apply (PendingLoadBalancerConfigs).
+func touchLoadBalancerTx(ctx context.Context, tx *sql.Tx, id string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE load_balancers SET config_version = config_version + 1 WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("touch load balancer %s: %w", id, err)
+	}
+	return nil
 }

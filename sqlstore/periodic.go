@@ -57,6 +57,9 @@ type SweepResult struct {
 	// Load balancers (loadbalancers.go): POSTPAID hours charged, PREPAID
 	// ones recycled at expiry, and ones released from the recycle bin.
 	LoadBalancerHours, LoadBalancersRecycled, LoadBalancersReleased int
+	// LoadBalancersApplied counts configurations the load balancer driver
+	// applied after the sweep (provision.SyncLoadBalancers).
+	LoadBalancersApplied int
 }
 
 // Sweep performs the clock-driven transitions due at db.Now(), in this

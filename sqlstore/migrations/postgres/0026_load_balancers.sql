@@ -36,10 +36,18 @@ CREATE TABLE load_balancers (
     -- POSTPAID: every hour before billed_until is charged (one ledger row
     -- per hour, dedupe key lb-hour:<id>:<start>).
     billed_until      BIGINT NOT NULL,
-    released          BOOLEAN NOT NULL
+    released          BOOLEAN NOT NULL,
+    -- Every change of what the balancer must do (VIPs, bandwidth, status,
+    -- listeners, backends) bumps config_version; the load balancer driver
+    -- (provision/loadbalancer.go) applies the whole configuration and
+    -- records the version it applied, so a change is applied at least
+    -- once, after a crash too.
+    config_version    BIGINT NOT NULL DEFAULT 1,
+    applied_version   BIGINT NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX load_balancers_client_token ON load_balancers (team_id, client_token) WHERE client_token IS NOT NULL;
 CREATE INDEX load_balancers_team ON load_balancers (team_id, created_at, id) WHERE released = FALSE;
+CREATE INDEX load_balancers_unapplied ON load_balancers (id) WHERE applied_version < config_version;
 CREATE INDEX load_balancers_hourly ON load_balancers (billed_until) WHERE charge_type = 'POSTPAID' AND released = FALSE AND status = 'RUNNING';
 
 CREATE TABLE load_balancer_vips (
