@@ -298,3 +298,71 @@ func TestLoadBalancerClientTokenConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestLoadBalancerRequestLimits sends every ID and list of the load
+// balancer actions one step over its bound (docs/limits.md): each is
+// INVALID_PARAMETER before anything is looked up.
+func TestLoadBalancerRequestLimits(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		long := strings.Repeat("9", metalplane.MaxIDLength+1)
+		many := make([]string, metalplane.MaxListItems+1)
+		for i := range many {
+			many[i] = fmt.Sprint(i)
+		}
+		listener := func(changes map[string]any) map[string]any {
+			return with(map[string]any{"loadBalancerId": "lb-1", "listenerName": "a", "portList": []int{80}, "protocol": "TCP", "backendProtocol": "TCP"}, changes)
+		}
+		cases := []lbRefusal{
+			{"specs zoneId", "DescribeLoadBalancerSpecs", map[string]any{"chargeType": "POSTPAID", "zoneId": long}, ""},
+			{"create zoneId", "CreateLoadBalancer", with(lbPostpaid(""), map[string]any{"zoneId": long}), ""},
+			{"create specName", "CreateLoadBalancer", with(lbPostpaid(""), map[string]any{"specName": long}), ""},
+			{"create subnetId", "CreateLoadBalancer", with(lbPostpaid(""), map[string]any{"subnetId": long}), ""},
+			{"create masterIp", "CreateLoadBalancer", with(lbPostpaid(""), map[string]any{"masterIp": long}), ""},
+			{"create discountCode", "CreateLoadBalancer", with(lbPostpaid(""), map[string]any{"marketingOptions": map[string]any{"discountCode": strings.Repeat("d", metalplane.MaxDiscountCodeLength+1)}}), ""},
+			{"create 21 tags", "CreateLoadBalancer", with(lbPostpaid(""), map[string]any{"tags": map[string]any{"tags": tagList(metalplane.MaxTagsPerInstance + 1)}}), ""},
+			{"describe loadBalancerIds", "DescribeLoadBalancers", map[string]any{"loadBalancerIds": many}, ""},
+			{"describe loadBalancerId length", "DescribeLoadBalancers", map[string]any{"loadBalancerIds": []string{long}}, ""},
+			{"describe name", "DescribeLoadBalancers", map[string]any{"loadBalancerName": strings.Repeat("n", metalplane.MaxLoadBalancerNameLength+1)}, ""},
+			{"describe tagKeys", "DescribeLoadBalancers", map[string]any{"tagKeys": many[:metalplane.MaxTagFilters+1]}, ""},
+			{"rename IDs", "ModifyLoadBalancersName", map[string]any{"loadBalancerIds": many, "loadBalancerName": "a"}, ""},
+			{"VIPs loadBalancerId", "CreateLoadBalancerVIPs", map[string]any{"loadBalancerId": long, "count": 1}, ""},
+			{"delete VIP vipId", "DeleteLoadBalancerVIP", map[string]any{"vipId": long}, ""},
+			{"listener loadBalancerId", "CreateListener", listener(map[string]any{"loadBalancerId": long}), ""},
+			{"listener clientToken", "CreateListener", listener(map[string]any{"clientToken": long}), ""},
+			{"listener 101 ports", "CreateListener", listener(map[string]any{"portList": make([]int, metalplane.MaxListenerPorts+1)}), ""},
+			{"listener health check path", "CreateListener", listener(map[string]any{"healthCheck": map[string]any{"httpCheckPath": strings.Repeat("p", metalplane.MaxHealthCheckPathLength+1)}}), ""},
+			{"listener notify address", "CreateListener", listener(map[string]any{"notify": map[string]any{"apiAddress": strings.Repeat("a", metalplane.MaxNotifyAddressLength+1)}}), ""},
+			{"describe listenerIds", "DescribeListeners", map[string]any{"listenerIds": many}, ""},
+			{"describe listener loadBalancerIds", "DescribeListeners", map[string]any{"loadBalancerIds": many}, ""},
+			{"modify listenerId", "ModifyListenerAttribute", map[string]any{"listenerId": long}, ""},
+			{"delete listenerId", "DeleteListener", map[string]any{"listenerId": long}, ""},
+			{"backends listenerId", "DescribeBackends", map[string]any{"listenerId": long}, ""},
+			{"backends backendIds", "DescribeBackends", map[string]any{"listenerId": "lsn-1", "backendIds": many}, ""},
+			{"register instanceId", "RegisterBackend", map[string]any{"listenerId": "lsn-1", "backendName": "a", "instanceId": long}, ""},
+			{"register backendName", "RegisterBackend", map[string]any{"listenerId": "lsn-1", "backendName": strings.Repeat("b", 65), "instanceId": "1"}, ""},
+			{"deregister backendId", "DeregisterBackend", map[string]any{"backendId": long}, ""},
+			{"terminate loadBalancerId", "TerminateLoadBalancer", map[string]any{"loadBalancerId": long}, ""},
+			{"restore loadBalancerId", "RestoreLoadBalancer", map[string]any{"loadBalancerId": long}, ""},
+			{"release loadBalancerId", "ReleaseLoadBalancer", map[string]any{"loadBalancerId": long}, ""},
+			{"bandwidth loadBalancerId", "ModifyLoadBalancerBandwidth", map[string]any{"loadBalancerId": long, "bandwidth": 1}, ""},
+			{"weight backendId", "ModifyBackendWeight", map[string]any{"backendId": long, "weight": 1}, ""},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				apitest.ExpectCode(t, tickCall(t, env, env.BMC2022(), tc.action, tc.req, nil), "INVALID_PARAMETER")
+			})
+		}
+		if n, _ := describeLBs(t, env, env.BMC(), map[string]any{}); n != 0 {
+			t.Fatalf("after the refusals: %d load balancers, want 0", n)
+		}
+	})
+}
+
+// tagList returns n distinct tags.
+func tagList(n int) []map[string]string {
+	out := make([]map[string]string, n)
+	for i := range out {
+		out[i] = map[string]string{"key": fmt.Sprintf("k%d", i), "value": "v"}
+	}
+	return out
+}
