@@ -378,3 +378,73 @@ func TestLoadBalancerLife(t *testing.T) {
 		auditClean(t, env)
 	})
 }
+
+// TestDescribeLoadBalancersFilters checks every filter of
+// DescribeLoadBalancers and DescribeListeners, and their paging, on both
+// versions: zone, name (contained), resource group, tag keys, tag pairs,
+// IDs; an empty filter filters nothing.
+func TestDescribeLoadBalancersFilters(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		group, err := env.DB.CreateResourceGroup(context.Background(), env.Team.ID, "edge")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := env.BMC()
+		tags := func(k, v string) map[string]any {
+			return map[string]any{"tags": []map[string]string{{"key": k, "value": v}}}
+		}
+		a := createLB(t, env, c, with(lbPostpaid(""), map[string]any{"loadBalancerName": "front-a", "tags": tags("env", "prod")}))
+		b := createLB(t, env, c, with(lbPostpaid(""), map[string]any{"loadBalancerName": "front-b", "zoneId": "FRA-A", "resourceGroupId": group.ID, "tags": tags("env", "dev")}))
+		d := createLB(t, env, c, with(lbPostpaid(""), map[string]any{"loadBalancerName": "db", "tags": tags("tier", "data")}))
+		for _, client := range []*httpapi.Client{env.BMC(), env.BMC2022()} {
+			for _, tc := range []struct {
+				name   string
+				filter map[string]any
+				want   []string
+			}{
+				{"none", map[string]any{}, []string{a.LoadBalancerID, b.LoadBalancerID, d.LoadBalancerID}},
+				{"empty strings", map[string]any{"zoneId": "", "loadBalancerName": "", "resourceGroupId": ""}, []string{a.LoadBalancerID, b.LoadBalancerID, d.LoadBalancerID}},
+				{"zone", map[string]any{"zoneId": "FRA-A"}, []string{b.LoadBalancerID}},
+				{"name contains", map[string]any{"loadBalancerName": "front"}, []string{a.LoadBalancerID, b.LoadBalancerID}},
+				{"group", map[string]any{"resourceGroupId": group.ID}, []string{b.LoadBalancerID}},
+				{"tag key", map[string]any{"tagKeys": []string{"env"}}, []string{a.LoadBalancerID, b.LoadBalancerID}},
+				{"tag pair", map[string]any{"tags": []map[string]string{{"key": "env", "value": "dev"}}}, []string{b.LoadBalancerID}},
+				{"IDs and unknown", map[string]any{"loadBalancerIds": []string{d.LoadBalancerID, "lb-1"}}, []string{d.LoadBalancerID}},
+				{"page 2 of 2", map[string]any{"pageSize": 2, "pageNum": 2}, []string{d.LoadBalancerID}},
+			} {
+				n, lbs := describeLBs(t, env, client, tc.filter)
+				var got []string
+				for _, lb := range lbs {
+					got = append(got, lb.LoadBalancerID)
+				}
+				wantTotal := len(tc.want)
+				if tc.name == "page 2 of 2" {
+					wantTotal = 3
+				}
+				if n != wantTotal || !slices.Equal(got, tc.want) {
+					t.Errorf("%s %s: got %d %v, want %d %v", client.Version, tc.name, n, got, wantTotal, tc.want)
+				}
+			}
+		}
+		if lb := describeLB(t, env, c, b.LoadBalancerID); lb.ResourceGroupID != group.ID || lb.ResourceGroupName != "edge" {
+			t.Errorf("group of %s: got %s %q, want %s edge", b.LoadBalancerID, lb.ResourceGroupID, lb.ResourceGroupName, group.ID)
+		}
+
+		for i, name := range []string{"web-80", "web-443", "dns"} {
+			mustTickCall(t, env, c, "CreateListener", map[string]any{"loadBalancerId": a.LoadBalancerID, "listenerName": name, "portList": []int{1000 + i},
+				"protocol": "TCP", "backendProtocol": "TCP"}, nil)
+		}
+		var ls struct {
+			TotalCount int           `json:"totalCount"`
+			DataSet    []listenerOut `json:"dataSet"`
+		}
+		mustTickCall(t, env, c, "DescribeListeners", map[string]any{"listenerName": "web", "pageSize": 1, "pageNum": 2}, &ls)
+		if ls.TotalCount != 2 || len(ls.DataSet) != 1 || ls.DataSet[0].ListenerName != "web-443" {
+			t.Errorf("DescribeListeners web, page 2 of 1: got %d %+v, want 2 and web-443", ls.TotalCount, ls.DataSet)
+		}
+		mustTickCall(t, env, c, "DescribeListeners", map[string]any{"loadBalancerIds": []string{b.LoadBalancerID}}, &ls)
+		if ls.TotalCount != 0 || ls.DataSet == nil {
+			t.Errorf("DescribeListeners of a load balancer without: got %d %v, want 0 and []", ls.TotalCount, ls.DataSet)
+		}
+	})
+}
