@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	bmc22 "github.com/zenlayer/zenlayercloud-sdk-go/zenlayercloud/bmc20221120"
 	bmc26 "github.com/zenlayer/zenlayercloud-sdk-go/zenlayercloud/bmc20260201"
@@ -242,4 +245,36 @@ func TestSDKLoadBalancers2026(t *testing.T) {
 		_, err = c.ReleaseLoadBalancer(rl)
 		sdkCheck(t, "ReleaseLoadBalancer", err, true, nil)
 	})
+}
+
+// TestSDKLoadBalancerRetryBuysOnce loses the answer of a CreateLoadBalancer
+// without clientToken (the server holds it past the SDK's 1 s timeout):
+// the SDK's retry of the same bytes gets the load balancer that was
+// bought, and only one exists.
+func TestSDKLoadBalancerRetryBuysOnce(t *testing.T) {
+	var once sync.Once
+	slowFirst := func(ctx context.Context, action string) {
+		if action == "CreateLoadBalancer" {
+			once.Do(func() { time.Sleep(2500 * time.Millisecond) })
+		}
+	}
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		once = sync.Once{}
+		config := sdkConfig(env)
+		config.Timeout, config.AutoRetry, config.MaxRetryTime = 1, true, 3
+		c, err := bmc22.NewClient(config, env.Key.ID, env.Key.Secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cr := bmc22.NewCreateLoadBalancerRequest()
+		cr.ZoneId, cr.LoadBalancerName, cr.SpecName, cr.ChargeType, cr.Bandwidth, cr.IpType = ptr("SEL-A"), ptr("retry"), ptr("Standard"), ptr("POSTPAID"), ptr(5), ptr("IPv4")
+		resp, err := c.CreateLoadBalancer(cr)
+		if err != nil {
+			t.Fatalf("CreateLoadBalancer through the SDK's retries: %v", err)
+		}
+		n, lbs := describeLBs(t, env, env.BMC(), map[string]any{})
+		if n != 1 || lbs[0].LoadBalancerID != *resp.Response.LoadBalancerId {
+			t.Fatalf("%d load balancers exist (%+v), the answer names %s; want exactly that one", n, lbs, *resp.Response.LoadBalancerId)
+		}
+	}, apitest.Options{BeforeAnswerFunc: slowFirst})
 }
