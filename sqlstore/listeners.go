@@ -42,15 +42,11 @@ func (db *DB) CreateListener(ctx context.Context, in ListenerCreate) (*ListenerA
 		return nil, err
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.findTeamTx(ctx, tx, in.TeamID); err != nil {
-			return err
-		}
-		if earlier, err := earlierByToken(ctx, tx, "load_balancer_listeners", in.TeamID, in.ClientToken); err != nil || earlier != "" {
-			if err != nil {
-				return err
-			}
+		if used, err := db.lockTeamForTokenTx(ctx, tx, "load_balancer_listeners", in.TeamID, in.ClientToken, func(earlier string) any {
 			result.ListenerID = earlier
-			return db.replaceReplayAnswerTx(ctx, tx, result)
+			return result
+		}); used || err != nil {
+			return err
 		}
 		if _, err := db.runningLoadBalancerTx(ctx, tx, in.TeamID, in.LoadBalancerID); err != nil {
 			return err
@@ -338,15 +334,11 @@ func (db *DB) RegisterBackend(ctx context.Context, in BackendCreate) (*BackendAn
 		return nil, err
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := db.findTeamTx(ctx, tx, in.TeamID); err != nil {
-			return err
-		}
-		if earlier, err := earlierByToken(ctx, tx, "load_balancer_backends", in.TeamID, in.ClientToken); err != nil || earlier != "" {
-			if err != nil {
-				return err
-			}
+		if used, err := db.lockTeamForTokenTx(ctx, tx, "load_balancer_backends", in.TeamID, in.ClientToken, func(earlier string) any {
 			result.BackendID = earlier
-			return db.replaceReplayAnswerTx(ctx, tx, result)
+			return result
+		}); used || err != nil {
+			return err
 		}
 		l, err := db.lockListenerTx(ctx, tx, in.TeamID, in.ListenerID)
 		if err != nil {
@@ -548,6 +540,21 @@ func deregisterInstanceBackendsTx(ctx context.Context, tx *sql.Tx, instanceID st
 		return fmt.Errorf("deregister backends of %s: %w", instanceID, err)
 	}
 	return nil
+}
+
+// lockTeamForTokenTx starts a create that takes a clientToken: it takes
+// the team's lock and, when the team made a row of table with the token
+// before, stores answer(its ID) as the signed request's answer and
+// reports used, so that the caller makes nothing.
+func (db *DB) lockTeamForTokenTx(ctx context.Context, tx *sql.Tx, table, teamID, token string, answer func(earlier string) any) (used bool, err error) {
+	if _, err := db.findTeamTx(ctx, tx, teamID); err != nil {
+		return false, err
+	}
+	earlier, err := earlierByToken(ctx, tx, table, teamID, token)
+	if err != nil || earlier == "" {
+		return false, err
+	}
+	return true, db.replaceReplayAnswerTx(ctx, tx, answer(earlier))
 }
 
 // earlierByToken returns the ID of the team's row of table (a load

@@ -66,19 +66,17 @@ func (db *DB) CreateLoadBalancer(ctx context.Context, in LoadBalancerCreate) (*L
 		return nil, err
 	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var orderErr error
+		if used, err := db.lockTeamForTokenTx(ctx, tx, "load_balancers", in.TeamID, in.ClientToken, func(earlier string) any {
+			result.LoadBalancerID = earlier
+			orderErr = tx.QueryRowContext(ctx, `SELECT order_number FROM load_balancers WHERE id = $1`, earlier).Scan(&result.OrderNumber)
+			return result
+		}); used || err != nil || orderErr != nil {
+			return errors.Join(err, orderErr)
+		}
 		team, err := db.findTeamTx(ctx, tx, in.TeamID)
 		if err != nil {
 			return err
-		}
-		if earlier, err := earlierByToken(ctx, tx, "load_balancers", in.TeamID, in.ClientToken); err != nil || earlier != "" {
-			if err != nil {
-				return err
-			}
-			result.LoadBalancerID = earlier
-			if err := tx.QueryRowContext(ctx, `SELECT order_number FROM load_balancers WHERE id = $1`, earlier).Scan(&result.OrderNumber); err != nil {
-				return fmt.Errorf("read order of %s: %w", earlier, err)
-			}
-			return db.replaceReplayAnswerTx(ctx, tx, result)
 		}
 		if in.ChargeType == metalplane.ChargeTypePostpaid && !team.PostpaidAllowed {
 			return metalplane.Errorf("INVALID_CHARGE_TYPE_NOT_SUPPORT", "POSTPAID is not enabled for this account.")
