@@ -340,18 +340,22 @@ func (db *DB) RegisterBackend(ctx context.Context, in BackendCreate) (*BackendAn
 		}); used || err != nil {
 			return err
 		}
+		// The instance's lock before the load balancer's: releasing an
+		// instance locks it, then its load balancers (it deregisters its
+		// backends), and the other order could deadlock on PostgreSQL.
+		var zoneID, lbZone, status string
+		err := tx.QueryRowContext(ctx, `SELECT zone_id, status FROM instances WHERE team_id = $1 AND id = $2 AND released = $3`+db.forUpdate(),
+			in.TeamID, in.InstanceID, false).Scan(&zoneID, &status)
+		noInstance := errors.Is(err, sql.ErrNoRows)
+		if err != nil && !noInstance {
+			return fmt.Errorf("find instance: %w", err)
+		}
 		l, err := db.lockListenerTx(ctx, tx, in.TeamID, in.ListenerID)
 		if err != nil {
 			return err
 		}
-		var zoneID, lbZone, status string
-		err = tx.QueryRowContext(ctx, `SELECT zone_id, status FROM instances WHERE team_id = $1 AND id = $2 AND released = $3`+db.forUpdate(),
-			in.TeamID, in.InstanceID, false).Scan(&zoneID, &status)
-		if errors.Is(err, sql.ErrNoRows) {
+		if noInstance {
 			return metalplane.Errorf("INVALID_INSTANCE_NOT_FOUND", "The instance %s does not exist.", in.InstanceID)
-		}
-		if err != nil {
-			return fmt.Errorf("find instance: %w", err)
 		}
 		switch metalplane.InstanceStatus(status) {
 		case metalplane.StatusRecycle:

@@ -830,6 +830,16 @@ func (db *DB) sweepLoadBalancers(ctx context.Context, now time.Time, res *SweepR
 	each := func(query string, at int64, fn func(tx *sql.Tx, lb *metalplane.LoadBalancer) error) {
 		errs = append(errs, db.eachDue(ctx, query, at, func(id string) error {
 			return db.inTx(ctx, func(tx *sql.Tx) error {
+				// The team's lock first, as every action takes it before
+				// the load balancer's: the other order could deadlock
+				// with an action on PostgreSQL.
+				var teamID string
+				if err := tx.QueryRowContext(ctx, `SELECT team_id FROM load_balancers WHERE id = $1`, id).Scan(&teamID); err != nil {
+					return err
+				}
+				if _, err := db.findTeamTx(ctx, tx, teamID); err != nil {
+					return err
+				}
 				lb, err := scanLoadBalancer(tx.QueryRowContext(ctx, `SELECT `+loadBalancerColumns+` FROM load_balancers WHERE id = $1 AND released = $2`+db.forUpdate(), id, false))
 				if errors.Is(err, sql.ErrNoRows) {
 					return nil
