@@ -50,7 +50,9 @@ func (w *periodicWorker) Work(ctx context.Context, job *river.Job[PeriodicArgs])
 	res, err := w.p.RunPeriodic(ctx)
 	if res != (sqlstore.SweepResult{}) {
 		w.p.cfg.Logger.Info("periodic sweep", "internet_changes", res.InternetChanges, "renewals", res.Renewals,
-			"recycled", res.Recycled, "hourly_charges", res.HourlyCharges, "released", res.Released)
+			"recycled", res.Recycled, "hourly_charges", res.HourlyCharges, "released", res.Released,
+			"lb_hours", res.LoadBalancerHours, "lb_recycled", res.LoadBalancersRecycled, "lb_released", res.LoadBalancersReleased,
+			"lb_applied", res.LoadBalancersApplied)
 	}
 	return err
 }
