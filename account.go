@@ -104,7 +104,7 @@ const (
 // zero. No row is zero, and every kind is in one of the lists;
 // sqlstore.Audit reports any row that breaks this.
 var (
-	LedgerDebitKinds  = []string{LedgerPrepaidCharge, LedgerRenewal, LedgerHourlyCharge, LedgerInternetUpgrade, LedgerDebit}
+	LedgerDebitKinds  = []string{LedgerPrepaidCharge, LedgerRenewal, LedgerHourlyCharge, LedgerInternetUpgrade, LedgerDebit, LedgerLoadBalancerHour}
 	LedgerCreditKinds = []string{LedgerRefund, LedgerCredit}
 )
 

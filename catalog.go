@@ -21,11 +21,14 @@ type Catalog struct {
 	// Hosts are the servers listed one by one, each with its BMC; an
 	// offer's host count adds simulated ones.
 	Hosts []CatalogHost
+	// LoadBalancers are the load balancer offers, one per zone.
+	LoadBalancers []LoadBalancerOffer
 
 	zoneByID   map[string]*Zone
 	typeByID   map[string]*InstanceType
 	imageByID  map[string]*Image
 	offerByKey map[offerKey]*Offer
+	lbByZone   map[string]*LoadBalancerOffer
 }
 
 type offerKey struct{ zone, instanceType string }

@@ -34,6 +34,8 @@ type catalogFile struct {
 	Images        []Image        `yaml:"images"`
 	Offers        []Offer        `yaml:"offers"`
 	Hosts         []CatalogHost  `yaml:"hosts"`
+	// LoadBalancers: see loadbalancer_catalog.go.
+	LoadBalancers []LoadBalancerOffer `yaml:"loadBalancers"`
 }
 
 // LoadCatalog parses a YAML catalog, validates it and builds its lookup
@@ -63,6 +65,7 @@ func LoadCatalog(data []byte) (*Catalog, error) {
 		Images:        f.Images,
 		Offers:        f.Offers,
 		Hosts:         f.Hosts,
+		LoadBalancers: f.LoadBalancers,
 	}
 	if errs := c.validateAndIndex(); len(errs) == 1 {
 		return nil, fmt.Errorf("load catalog: %w", errs[0])
@@ -153,6 +156,7 @@ func (c *Catalog) validateAndIndex() []error {
 		c.checkOffer(v, i)
 	}
 	c.checkHosts(v)
+	c.checkLoadBalancerOffers(v)
 	return v.errs
 }
 

@@ -189,7 +189,8 @@ var codeTable = map[Code]codeInfo{
 	"OPERATION_DENIED_CIDRBLOCK_RECYCLED":             {http.StatusForbidden, "The CIDR block is in the recycle bin."},
 	"OPERATION_DENIED_CIDRBLOCK_IP_COUNT_REACH_LIMIT": {http.StatusForbidden, "The instance holds the most block addresses allowed."},
 	"OPERATION_DENIED_IP_NOT_BELONG":                  {http.StatusForbidden, "The address does not belong to the CIDR block."},
-	"OPERATION_DENIED_INVALID_STATUS":                 {http.StatusForbidden, "The address is not in a state that allows this."},
+	// Also the load balancers' (docs/loadbalancers.md): SDK22's Operation.Denied.Invalid.Status.
+	"OPERATION_DENIED_INVALID_STATUS": {http.StatusForbidden, "The resource's status does not allow this operation."},
 }
 
 // Codes returns every code of the error table, for tests that compare the

@@ -70,13 +70,6 @@ func toCidrBlockInfo(b *metalplane.CidrBlock, ips []sqlstore.BlockIP, groupNames
 	return info
 }
 
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
 type describeAvailableIpv4Request struct {
 	ChargeType *string `json:"chargeType"`
 	ZoneID     *string `json:"zoneId"`

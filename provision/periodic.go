@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -49,7 +50,9 @@ func (w *periodicWorker) Work(ctx context.Context, job *river.Job[PeriodicArgs])
 	res, err := w.p.RunPeriodic(ctx)
 	if res != (sqlstore.SweepResult{}) {
 		w.p.cfg.Logger.Info("periodic sweep", "internet_changes", res.InternetChanges, "renewals", res.Renewals,
-			"recycled", res.Recycled, "hourly_charges", res.HourlyCharges, "released", res.Released)
+			"recycled", res.Recycled, "hourly_charges", res.HourlyCharges, "released", res.Released,
+			"lb_hours", res.LoadBalancerHours, "lb_recycled", res.LoadBalancersRecycled, "lb_released", res.LoadBalancersReleased,
+			"lb_applied", res.LoadBalancersApplied)
 	}
 	return err
 }
@@ -59,9 +62,14 @@ func (w *periodicWorker) Work(ctx context.Context, job *river.Job[PeriodicArgs])
 // operators call to make moved time take effect at once. Safe to call
 // concurrently with itself and with the periodic job, from any process.
 func (p *Provisioner) RunPeriodic(ctx context.Context) (sqlstore.SweepResult, error) {
-	return p.db.Sweep(ctx, sqlstore.SweepConfig{RenewalPriceFunc: p.cfg.RenewalPriceFunc, EnqueueFunc: p.EnqueueLifecycle,
+	res, err := p.db.Sweep(ctx, sqlstore.SweepConfig{RenewalPriceFunc: p.cfg.RenewalPriceFunc, EnqueueFunc: p.EnqueueLifecycle,
 		EIPEnqueueFunc:      p.EnqueueEIP,
 		BlockIPsEnqueueFunc: p.EnqueueBlockIPs})
+	// After the sweep, which may have recycled or released load
+	// balancers: their drivers apply what changed.
+	n, lbErr := p.SyncLoadBalancers(ctx)
+	res.LoadBalancersApplied = n
+	return res, errors.Join(err, lbErr)
 }
 
 // periodicJobs returns the sweep's periodic job, or none when the

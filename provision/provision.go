@@ -55,6 +55,9 @@ func (ProvisionArgs) Kind() string { return "provision_instance" }
 
 // Config tunes the provisioner.
 type Config struct {
+	// LoadBalancers configures the operator's load balancers
+	// (loadbalancer.go); nil leaves them as the API records them.
+	LoadBalancers LoadBalancerDriver
 	// Driver drives the simulated hosts (driver "sim").
 	Driver Driver
 	// BMCProtocols open the drivers of the hosts with a BMC (hosts.go).

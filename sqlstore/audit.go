@@ -199,6 +199,7 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 	}
 	checks = append(checks, eipAuditChecks()...)
 	checks = append(checks, cidrBlockAuditChecks()...)
+	checks = append(checks, loadBalancerAuditChecks...)
 	withJobs, err := db.hasTable(ctx, db.SQL, "river_job")
 	if err != nil {
 		return nil, err

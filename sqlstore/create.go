@@ -245,7 +245,7 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		// A POSTPAID hourly price below zero would never be billed.
 		return err
 	}
-	if err := checkBalance(plan, team, total); err != nil {
+	if err := checkBalance(team, plan.ChargeType, total); err != nil {
 		return err
 	}
 
@@ -328,7 +328,7 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		if err := checkQuota(team, live, plan.Amount); err != nil {
 			return err
 		}
-		if err := checkBalance(plan, team, total); err != nil {
+		if err := checkBalance(team, plan.ChargeType, total); err != nil {
 			return err
 		}
 	}
@@ -377,17 +377,6 @@ func checkQuota(team *metalplane.Team, live, amount int) error {
 	return nil
 }
 
-// checkBalance refuses a purchase the team's balance cannot pay: the whole
-// order for PREPAID, a positive balance for POSTPAID.
-func checkBalance(plan *metalplane.CreatePlan, team *metalplane.Team, total metalplane.Money) error {
-	switch {
-	case plan.ChargeType == metalplane.ChargeTypePrepaid && team.Balance < total:
-		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "The order costs %s; the balance is %s.", total, team.Balance)
-	case plan.ChargeType == metalplane.ChargeTypePostpaid && team.Balance <= 0:
-		return metalplane.Errorf("OPERATION_DENIED_BALANCE_INSUFFICIENT", "POSTPAID instances need a positive balance.")
-	}
-	return nil
-}
 
 // pickFree selects free rows for allocation. On PostgreSQL, rows locked by
 // a concurrent purchase are skipped rather than waited for, and the rows

@@ -274,6 +274,9 @@ func (db *DB) ReleaseInstanceTx(ctx context.Context, tx *sql.Tx, instanceID, rea
 	if err := unbindInstanceBlockIPsTx(ctx, tx, instanceID); err != nil {
 		return false, err
 	}
+	if err := deregisterInstanceBackendsTx(ctx, tx, instanceID); err != nil {
+		return false, err
+	}
 	// released = true alone frees the private address: allocation and the
 	// uniqueness index only consider live instances. The addresses stay on
 	// the row as history.

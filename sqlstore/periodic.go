@@ -64,6 +64,12 @@ type SweepResult struct {
 	// CIDR blocks (cidr.go): POSTPAID hourly rows, PREPAID blocks moved
 	// to RECYCLE at expiry, blocks released from the recycle bin.
 	BlockHourlyCharges, BlocksRecycled, BlocksReleased int
+	// Load balancers (loadbalancers.go): POSTPAID hours charged, PREPAID
+	// ones recycled at expiry, and ones released from the recycle bin.
+	LoadBalancerHours, LoadBalancersRecycled, LoadBalancersReleased int
+	// LoadBalancersApplied counts configurations the load balancer driver
+	// applied after the sweep (provision.SyncLoadBalancers).
+	LoadBalancersApplied int
 }
 
 // Sweep performs the clock-driven transitions due at db.Now(), in this
@@ -102,6 +108,7 @@ func (db *DB) Sweep(ctx context.Context, cfg SweepConfig) (SweepResult, error) {
 	// instances.
 	errs = append(errs, db.sweepEIPs(ctx, now, cfg, &res)...)
 	errs = append(errs, db.sweepCidrBlocks(ctx, now, cfg, &res)...)
+	errs = append(errs, db.sweepLoadBalancers(ctx, now, &res)...)
 	return res, errors.Join(errs...)
 }
 

@@ -219,6 +219,8 @@ func (a *App) setup(ctx context.Context) error {
 		PowerSyncInterval:   cfg.PowerSyncInterval,
 		MaxAttempts:         cfg.MaxAttempts,
 		RetryBase:           cfg.RetryBase,
+		// Load balancers are state only here: the sim driver records.
+		LoadBalancers: &sim.LoadBalancers{},
 	})
 	if err != nil {
 		return err
