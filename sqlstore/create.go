@@ -377,7 +377,6 @@ func checkQuota(team *metalplane.Team, live, amount int) error {
 	return nil
 }
 
-
 // pickFree selects free rows for allocation. On PostgreSQL, rows locked by
 // a concurrent purchase are skipped rather than waited for, and the rows
 // returned stay locked until the transaction ends.
