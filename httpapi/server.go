@@ -61,6 +61,12 @@ type Server struct {
 	// RateLimits are the token buckets in front of the API; the zero
 	// value limits nothing. Handler creates the buckets.
 	RateLimits RateLimits
+	// ObserveRequestFunc, when set, is told of every API request once
+	// answered: code is "" on success (/metrics).
+	ObserveRequestFunc func(service, action, version string, code metalplane.Code, took time.Duration)
+	// PurchasedFunc, when set, is told of every purchase CreateInstances
+	// made, with the number of instances bought (/metrics).
+	PurchasedFunc func(instances int)
 
 	limiters limiters
 }
@@ -166,6 +172,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 			s.limiters.authFailures.Spend(limit.Source(hr.RemoteAddr))
 		}
 		writeError(w, req.id, err)
+	}
+	if s.ObserveRequestFunc != nil {
+		service, action, version := observedNames(req)
+		s.ObserveRequestFunc(service, action, version, code, time.Since(start))
 	}
 	s.logger().Info("request", "requestId", req.id, "service", req.service, "action", req.action, "version", req.version,
 		"team", req.caller.TeamID, "code", string(code), "ms", time.Since(start).Milliseconds())

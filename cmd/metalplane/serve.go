@@ -49,6 +49,8 @@ type ServeConfig struct {
 	Provision ProvisionFlags
 	// Edge holds the connection caps and rate limits.
 	Edge app.EdgeLimits
+	// MetricsListen is where /metrics is served; "" = nowhere.
+	MetricsListen string
 }
 
 // registerEdgeFlags defines the flags of the limits on clients, defaulting
@@ -135,6 +137,7 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		PowerSyncInterval:   powerSyncInterval(c.Provision.PowerSyncInterval),
 		Getenv:              c.Getenv,
 		Edge:                c.Edge,
+		MetricsListen:       c.MetricsListen,
 	}
 }
 
@@ -164,6 +167,7 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	registerSecretKeyFlag(fs, &cfg.SecretKeyFile)
 	registerProvisionFlags(fs, &cfg.Provision)
 	registerEdgeFlags(fs, &cfg.Edge)
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address (host:port), apart from the API; keep it private (default: off)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: metalplane serve [flags]\n\nRuns the API server. METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET,\nwhen both are set, become the demo team's access key.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -257,6 +261,9 @@ func (m *Main) printBanner(a *app.App, cfg *ServeConfig) {
 	fmt.Fprintf(w, "  endpoints:\t%s/api/v2/bmc, %s/api/v2/ccs, %s/healthz\n", a.URL(), a.URL(), a.URL())
 	fmt.Fprintf(w, "  database:\t%s\n", describeDSN(cfg.DB.DSN()))
 	fmt.Fprintf(w, "  catalog:\t%s\n", catalogSummary(a, cfg.CatalogPath))
+	if u := a.MetricsURL(); u != "" {
+		fmt.Fprintf(w, "  metrics:\t%s\n", u)
+	}
 	if a.CertFile != "" {
 		note := ""
 		if cfg.SelfSignedTLS {

@@ -19,6 +19,7 @@ import (
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/httpapi"
 	"github.com/metalplane/metalplane/internal/limit"
+	"github.com/metalplane/metalplane/internal/metrics"
 	"github.com/metalplane/metalplane/provision"
 	"github.com/metalplane/metalplane/provision/sim"
 	"github.com/metalplane/metalplane/sqlstore"
@@ -76,6 +77,9 @@ type Config struct {
 	// Edge holds the limits on clients (docs/security.md); the zero
 	// value limits nothing.
 	Edge EdgeLimits
+	// MetricsListen is where /metrics is served (host:port, its own
+	// listener so that it can stay private); "" = no metrics.
+	MetricsListen string
 }
 
 // EdgeLimits bound what clients can take from the server.
@@ -118,6 +122,10 @@ type App struct {
 
 	workersStarted bool
 	stopPurge      chan struct{}
+
+	// Metrics feeds /metrics; nil unless Config.MetricsListen is set.
+	Metrics       *metrics.Metrics
+	metricsServer *metricsServer
 }
 
 // Open opens the database, migrates it, loads and syncs the catalog and
@@ -198,6 +206,12 @@ func (a *App) setup(ctx context.Context) error {
 	if err := a.bootstrap(ctx); err != nil {
 		return fmt.Errorf("create demo team: %w", err)
 	}
+	var observeStep func(driver, step string, took time.Duration, err error)
+	if cfg.MetricsListen != "" {
+		a.Metrics = metrics.New(a.DB, cat)
+		a.DB.ObserveBatchFunc = a.Metrics.ObserveBatch
+		observeStep = a.Metrics.ObserveStep
+	}
 	step := cfg.StepTimeout
 	if step == 0 && cfg.SimStepDelay > 0 {
 		step = 10*time.Second + 4*cfg.SimStepDelay
@@ -219,6 +233,7 @@ func (a *App) setup(ctx context.Context) error {
 		PowerSyncInterval:   cfg.PowerSyncInterval,
 		MaxAttempts:         cfg.MaxAttempts,
 		RetryBase:           cfg.RetryBase,
+		ObserveStepFunc:     observeStep,
 	})
 	if err != nil {
 		return err
@@ -226,6 +241,9 @@ func (a *App) setup(ctx context.Context) error {
 	a.Provisioner = p
 	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue,
 		EnqueueLifecycle: p.EnqueueLifecycle, RateLimits: cfg.Edge.RateLimits}
+	if a.Metrics != nil {
+		a.API.ObserveRequestFunc, a.API.PurchasedFunc = a.Metrics.ObserveRequest, a.Metrics.Purchased
+	}
 	return nil
 }
 
@@ -370,6 +388,12 @@ func (a *App) Start(ctx context.Context) error {
 		a.CertFile = certFile
 	}
 	a.listener = ln
+	if a.Metrics != nil {
+		if a.metricsServer, err = startMetrics(a.Config.MetricsListen, a.Metrics, a.Config.Logger); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if !a.Config.NoWorkers {
 		if err := a.Provisioner.Start(ctx); err != nil {
 			ln.Close()
@@ -403,6 +427,9 @@ func (a *App) Close(ctx context.Context) error {
 		close(a.stopPurge)
 	}
 	var errs []error
+	if a.metricsServer != nil {
+		errs = append(errs, a.metricsServer.close(ctx))
+	}
 	if a.http != nil {
 		if err := a.http.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
