@@ -64,6 +64,10 @@ type Server struct {
 	// ObserveRequestFunc, when set, is told of every API request once
 	// answered: code is "" on success (/metrics).
 	ObserveRequestFunc func(service, action, version string, code metalplane.Code, took time.Duration)
+	// Workflows names the steps of the hardware work an instance does in
+	// each transient status (provision.Steps while PENDING or CREATING,
+	// ...), for DescribeInstancesProgress.
+	Workflows map[metalplane.InstanceStatus][]string
 	// PurchasedFunc, when set, is told of every purchase CreateInstances
 	// made, with the number of instances bought (/metrics).
 	PurchasedFunc func(instances int)

@@ -240,7 +240,7 @@ func (a *App) setup(ctx context.Context) error {
 	}
 	a.Provisioner = p
 	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue,
-		EnqueueLifecycle: p.EnqueueLifecycle, RateLimits: cfg.Edge.RateLimits}
+		EnqueueLifecycle: p.EnqueueLifecycle, RateLimits: cfg.Edge.RateLimits, Workflows: provision.Workflows}
 	if a.Metrics != nil {
 		a.API.ObserveRequestFunc, a.API.PurchasedFunc = a.Metrics.ObserveRequest, a.Metrics.Purchased
 	}
