@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/console"
 	"github.com/metalplane/metalplane/httpapi"
 	"github.com/metalplane/metalplane/internal/limit"
 	"github.com/metalplane/metalplane/internal/metrics"
@@ -80,6 +81,9 @@ type Config struct {
 	// MetricsListen is where /metrics is served (host:port, its own
 	// listener so that it can stay private); "" = no metrics.
 	MetricsListen string
+	// ConsoleOperatorTeam names the team whose admin keys see the
+	// console's operator pages; "" = nobody (docs/console.md).
+	ConsoleOperatorTeam string
 }
 
 // EdgeLimits bound what clients can take from the server.
@@ -123,6 +127,8 @@ type App struct {
 	workersStarted bool
 	stopPurge      chan struct{}
 
+	// Console serves /console/.
+	Console *console.Server
 	// Metrics feeds /metrics; nil unless Config.MetricsListen is set.
 	Metrics       *metrics.Metrics
 	metricsServer *metricsServer
@@ -244,6 +250,7 @@ func (a *App) setup(ctx context.Context) error {
 	if a.Metrics != nil {
 		a.API.ObserveRequestFunc, a.API.PurchasedFunc = a.Metrics.ObserveRequest, a.Metrics.Purchased
 	}
+	a.Console = &console.Server{API: a.API, DB: a.DB, Catalog: cat, Logger: cfg.Logger, OperatorTeam: cfg.ConsoleOperatorTeam, NowFunc: cfg.NowFunc}
 	return nil
 }
 
@@ -340,7 +347,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	ln = limit.Listener(ln, a.Config.Edge.MaxConnections, a.Config.Edge.MaxConnectionsPerSource)
 	a.http = &http.Server{
-		Handler: a.API.Handler(),
+		Handler: withConsole(a.Console.Handler(), a.API.Handler()),
 		// Clients send their headers at once; 10 s covers a slow link
 		// and bounds how long a silent connection holds its slot.
 		ReadHeaderTimeout: 10 * time.Second,
