@@ -50,7 +50,7 @@ func newStockChart(offers []metalplane.Offer, counts []sqlstore.HostCount) stock
 		}
 		return max(1, n*chartBarMax/largest)
 	}
-	chart := stockChart{Width: chartLabel + chartBarMax + 140}
+	chart := stockChart{Width: chartLabel + chartBarMax + 230}
 	for i, o := range offers {
 		states := byOffer[key{o.ZoneID, o.InstanceTypeID}]
 		b := stockBar{ZoneID: o.ZoneID, InstanceTypeID: o.InstanceTypeID, Y: i * chartRowHeight,

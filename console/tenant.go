@@ -157,10 +157,24 @@ func (s *Server) showInstance(w http.ResponseWriter, r *http.Request, sess *sess
 	}
 	page := instancePage{Instance: rows[0]}
 	for _, e := range events {
-		page.Events = append(page.Events, eventRow{At: e.At.Format("2006-01-02 15:04:05.000"), Kind: e.Kind, Step: e.Step, Driver: e.Driver, Detail: e.Detail})
+		row := eventRow{At: e.At.Format("2006-01-02 15:04:05.000"), Kind: e.Kind, Step: e.Step}
+		// What happened is the tenant's; where (hosts, drivers, the
+		// operators' notes) is the operators'.
+		if sess.operator {
+			row.Driver, row.Detail = e.Driver, e.Detail
+		} else if tenantEventKinds[e.Kind] {
+			row.Detail = e.Detail
+		}
+		page.Events = append(page.Events, row)
 	}
 	s.render(w, r, sess, "instance", page)
 }
+
+// tenantEventKinds are the events whose details a tenant sees: changes of
+// status, steps, money and addresses. The others (created, host-swap,
+// resumed, orphan, note) name hosts and drivers.
+var tenantEventKinds = map[string]bool{"status": true, "step": true, "billing": true, "internet": true, "renewed": true,
+	"subnet": true, "subscription": true, "released": true}
 
 // instanceActions maps the buttons of an instance to their actions.
 var instanceActions = map[string]string{"stop": "StopInstances", "start": "StartInstances"}

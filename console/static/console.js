@@ -34,13 +34,18 @@
   // The purchase form: stock and price follow the choice.
   var form = document.getElementById("buy");
   if (form) {
+    // Answers can come back out of order: only the newest question's
+    // answer is shown.
+    var asked = 0;
     var quote = function () {
+      var mine = ++asked;
       var data = new FormData(form);
       data.delete("csrf");
       var query = new URLSearchParams(data).toString();
       fetch("/console/quote?" + query, { credentials: "same-origin" })
         .then(function (r) { return r.json(); })
         .then(function (q) {
+          if (mine !== asked) { return; }
           document.getElementById("stock").textContent = q.stock;
           document.getElementById("stock").dataset.sell = q.sellStatus || "";
           document.getElementById("price").textContent = q.price || "";
