@@ -75,3 +75,14 @@ func (db *DB) JobQueueStats(ctx context.Context) ([]JobQueueStat, error) {
 	}
 	return out, rows.Err()
 }
+
+// Pools returns the connection pools of the database by name, for their
+// statistics: the writer ("metalplane") and, on SQLite, the query-only
+// readers ("metalplane_reads").
+func (db *DB) Pools() map[string]*sql.DB {
+	pools := map[string]*sql.DB{"metalplane": db.SQL}
+	if db.reads != nil {
+		pools["metalplane_reads"] = db.reads.sql
+	}
+	return pools
+}

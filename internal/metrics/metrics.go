@@ -75,9 +75,11 @@ func New(db *sqlstore.DB, cat *metalplane.Catalog) *Metrics {
 	m.registry.MustRegister(m.requests, m.latency, m.purchases, m.bought, m.stepDurations, m.stepFailures, m.batchSizes,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		collectors.NewDBStatsCollector(db.SQL, "metalplane"),
 		newFleetCollector(db, cat, time.Second),
 	)
+	for name, pool := range db.Pools() {
+		m.registry.MustRegister(collectors.NewDBStatsCollector(pool, name))
+	}
 	return m
 }
 
