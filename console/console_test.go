@@ -90,14 +90,10 @@ func (b *browser) signIn(key *metalplane.AccessKey) string {
 	return field(b.t, b.get("/console/instances"), "csrf")
 }
 
-// TestConsoleSessions checks the console's protections over plain HTTP:
-// pages need a session; the sign-in form needs its token and a right
-// secret, and repeated failures are rate limited like the API's; the
-// session cookie is HttpOnly, SameSite=Strict and holds no secret; every
-// page carries the strict CSP; a form without the session's CSRF token
-// does nothing; a tenant reaches neither operator pages nor another
-// team's instance; a disabled key or signing out ends the session.
-func TestConsoleSessions(t *testing.T) {
+// TestConsoleSignIn: pages need a session; the sign-in form needs its
+// token and a right secret, and repeated failures are rate limited like
+// the API's; the page carries the strict CSP.
+func TestConsoleSignIn(t *testing.T) {
 	edge := app.DefaultEdgeLimits
 	edge.RateLimits.PerKey = limit.Rate{}
 	edge.RateLimits.AuthFailures = limit.Rate{PerSecond: 0.001, Burst: 3}
@@ -131,7 +127,13 @@ func TestConsoleSessions(t *testing.T) {
 			t.Errorf("after 3 failures: got %d, want 429 (the API's auth-failure bucket)", p.status)
 		}
 	}, apitest.Options{Edge: &edge})
+}
 
+// TestConsoleSessions: the session cookie is HttpOnly, SameSite=Strict and
+// holds no secret; a form without the session's CSRF token does nothing;
+// a tenant reaches neither operator pages nor another team's instance; a
+// disabled key or signing out ends the session.
+func TestConsoleSessions(t *testing.T) {
 	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
 		b := newBrowser(t, env)
 		login := b.get("/console/login")
