@@ -98,7 +98,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /console/instances", s.tenant(s.showInstances))
 	mux.HandleFunc("GET /console/instances/{id}", s.tenant(s.showInstance))
 	mux.HandleFunc("POST /console/instances/{id}/{op}", s.tenant(s.instanceAction))
-	mux.HandleFunc("GET /console/progress", s.tenant(s.progress))
 	mux.HandleFunc("GET /console/buy", s.tenant(s.showBuy))
 	mux.HandleFunc("POST /console/buy", s.tenant(s.buy))
 	mux.HandleFunc("GET /console/quote", s.tenant(s.quote))

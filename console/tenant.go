@@ -98,32 +98,6 @@ func (s *Server) showInstances(w http.ResponseWriter, r *http.Request, sess *ses
 	s.render(w, r, sess, "instances", instancesPage{Instances: rows, Total: total, Notice: r.URL.Query().Get("notice")})
 }
 
-// progress answers the script's poll: the status and step of each of the
-// session's instances, as JSON.
-func (s *Server) progress(w http.ResponseWriter, r *http.Request, sess *session) {
-	rows, _, err := s.describe(r, sess, nil)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	type item struct {
-		InstanceID string `json:"instanceId"`
-		Status     string `json:"status"`
-		Step       int    `json:"step"`
-		Steps      int    `json:"steps"`
-		StepName   string `json:"stepName"`
-	}
-	items := make([]item, len(rows))
-	for i, in := range rows {
-		items[i] = item{InstanceID: in.InstanceID, Status: in.InstanceStatus}
-		if in.Progress != nil {
-			items[i].Step, items[i].Steps, items[i].StepName = in.StepNumber(), in.Progress.TotalSteps, in.Progress.CurrentStep
-		}
-	}
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(items)
-}
-
 type instancePage struct {
 	Instance instanceRow
 	Events   []eventRow

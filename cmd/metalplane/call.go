@@ -82,6 +82,9 @@ func (m *Main) runCall(ctx context.Context, args []string) error {
 	if !json.Valid(body) {
 		return fmt.Errorf("call: the body is not valid JSON: %s", body)
 	}
+	if c.Wait && (c.WaitInterval <= 0 || c.WaitTimeout <= 0) {
+		return errors.New("call: --wait-interval and --wait-timeout must be positive")
+	}
 	if c.Wait && !waitActions[action] {
 		return fmt.Errorf("call: --wait follows CreateInstances, ReinstallInstance, StartInstances, StopInstances and RebootInstances, not %s", action)
 	}

@@ -404,6 +404,10 @@ func (a *App) Start(ctx context.Context) error {
 	if !a.Config.NoWorkers {
 		if err := a.Provisioner.Start(ctx); err != nil {
 			ln.Close()
+			if a.metricsServer != nil {
+				a.metricsServer.close(ctx)
+				a.metricsServer = nil
+			}
 			return fmt.Errorf("start provisioning workers: %w", err)
 		}
 		a.workersStarted = true
