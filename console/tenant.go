@@ -169,7 +169,7 @@ func (s *Server) instanceAction(w http.ResponseWriter, r *http.Request, sess *se
 // buyForm is the purchase form's choice.
 type buyForm struct {
 	ZoneID, InstanceTypeID, ChargeType, InternetChargeType, Name, ImageID string
-	Period, Amount                                                        int
+	Period, Amount, BandwidthMbps                                         int
 }
 
 func readBuyForm(get func(string) string) buyForm {
@@ -177,20 +177,21 @@ func readBuyForm(get func(string) string) buyForm {
 		InternetChargeType: get("internetChargeType"), Name: get("instanceName"), ImageID: get("imageId")}
 	f.Period, _ = strconv.Atoi(get("period"))
 	f.Amount, _ = strconv.Atoi(get("amount"))
+	f.BandwidthMbps, _ = strconv.Atoi(get("internetMaxBandwidthOut"))
 	if f.ChargeType == "" {
 		f.ChargeType = metalplane.ChargeTypePostpaid
 	}
 	if f.InternetChargeType == "" {
 		f.InternetChargeType = "ByBandwidth"
 	}
-	f.Period, f.Amount = max(f.Period, 1), max(f.Amount, 1)
+	f.Period, f.Amount, f.BandwidthMbps = max(f.Period, 1), max(f.Amount, 1), max(f.BandwidthMbps, 1)
 	return f
 }
 
 // quoteIn is the InquiryPriceCreateInstance request of the form.
 func (f buyForm) quoteIn() map[string]any {
 	in := map[string]any{"zoneId": f.ZoneID, "instanceTypeId": f.InstanceTypeID, "instanceChargeType": f.ChargeType,
-		"internetChargeType": f.InternetChargeType}
+		"internetChargeType": f.InternetChargeType, "internetMaxBandwidthOut": f.BandwidthMbps}
 	if f.ChargeType == metalplane.ChargeTypePrepaid {
 		in["instanceChargePrepaid"] = map[string]any{"period": f.Period}
 	}
