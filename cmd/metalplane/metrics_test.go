@@ -21,11 +21,11 @@ import (
 )
 
 // TestMetrics scrapes /metrics, on its own listener, before and after a
-// purchase of two instances has been provisioned, and finds every family
-// of the server present and the counters and histograms of what happened
-// moved: requests by action and code, purchases, instances bought, steps
-// of the sim driver, group-commit batches, hosts allocated, stock down by
-// two. The scrape passes promlint and, when installed, promtool.
+// purchase of two instances has been provisioned and one of a third has
+// failed at an injected fault, and finds the counters and histograms of
+// what happened moved: requests by action and code, purchases, instances
+// bought, steps of the sim driver and the failed one, group-commit
+// batches, hosts allocated, stock down by two. The scrape passes promlint and, when installed, promtool.
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	testdb.Each(t, func(t *testing.T, dsn string) {
@@ -57,8 +57,19 @@ func TestMetrics(t *testing.T) {
 		if err := c.Call(ctx, "DescribeInstances", map[string]any{"instanceIds": []string{"nosuch"}, "pageSize": 0}, nil); err == nil {
 			t.Fatal("DescribeInstances with pageSize 0 succeeded")
 		}
-		waitUntil(t, c, time.Minute, "both instances run", func(m map[string]string) bool {
-			return m[created.InstanceIDSet[0]] == "RUNNING" && m[created.InstanceIDSet[1]] == "RUNNING"
+		// A provision that fails at the raid step.
+		if err := srv.app.DB.InjectFault(ctx, sqlstore.Fault{ZoneID: "FRA-A", InstanceTypeID: "M6C", Step: "raid", Remaining: 1}); err != nil {
+			t.Fatal(err)
+		}
+		var failing struct {
+			InstanceIDSet []string `json:"instanceIdSet"`
+		}
+		if err := c.Call(ctx, "CreateInstances", map[string]any{"zoneId": "FRA-A", "instanceTypeId": "M6C",
+			"instanceChargeType": "POSTPAID", "internetChargeType": "ByBandwidth"}, &failing); err != nil {
+			t.Fatal(err)
+		}
+		waitUntil(t, c, time.Minute, "two instances run and one fails", func(m map[string]string) bool {
+			return m[created.InstanceIDSet[0]] == "RUNNING" && m[created.InstanceIDSet[1]] == "RUNNING" && m[failing.InstanceIDSet[0]] == "CREATE_FAILED"
 		})
 		// The gauges read from the database are cached for a second.
 		time.Sleep(1100 * time.Millisecond)
@@ -72,11 +83,13 @@ func TestMetrics(t *testing.T) {
 			labels map[string]string
 			delta  float64
 		}{
-			{"metalplane_api_requests_total", map[string]string{"action": "CreateInstances", "code": "", "version": httpapi.BMCVersion2026}, 1},
+			{"metalplane_api_requests_total", map[string]string{"action": "CreateInstances", "code": "", "version": httpapi.BMCVersion2026}, 2},
 			{"metalplane_api_requests_total", map[string]string{"action": "DescribeInstances", "code": "INVALID_PARAMETER"}, 1},
-			{"metalplane_api_request_duration_seconds", map[string]string{"action": "CreateInstances"}, 1},
-			{"metalplane_purchases_total", nil, 1},
-			{"metalplane_instances_bought_total", nil, 2},
+			{"metalplane_api_request_duration_seconds", map[string]string{"action": "CreateInstances"}, 2},
+			{"metalplane_purchases_total", nil, 2},
+			{"metalplane_instances_bought_total", nil, 3},
+			{"metalplane_provision_step_failures_total", map[string]string{"driver": "sim", "step": "raid"}, 1},
+			{"metalplane_provision_step_failures_total", map[string]string{"driver": "sim", "step": "install_os"}, 0},
 			{"metalplane_provision_step_duration_seconds", map[string]string{"driver": "sim", "step": "install_os"}, 2},
 			{"metalplane_provision_step_duration_seconds", map[string]string{"driver": "sim", "step": "power_on"}, 2},
 			{"metalplane_hosts", map[string]string{"zone": "SEL-A", "instance_type": "M6C", "state": "allocated"}, 2},
@@ -88,7 +101,7 @@ func TestMetrics(t *testing.T) {
 				name   string
 				labels map[string]string
 				delta  float64
-			}{"metalplane_groupcommit_batch_size", nil, 1})
+			}{"metalplane_groupcommit_batch_size", nil, 2})
 		}
 		for _, m := range moved {
 			if d := got(after, m.name, m.labels) - got(before, m.name, m.labels); d != m.delta {
