@@ -57,7 +57,7 @@ func (m *Main) runCall(ctx context.Context, args []string) error {
 	fset.DurationVar(&c.WaitTimeout, "wait-timeout", time.Hour, "how long --wait follows the instances at most")
 	fset.DurationVar(&c.WaitInterval, "wait-interval", time.Second, "how often --wait asks for their progress")
 	fset.Usage = func() {
-		fmt.Fprint(fset.Output(), "Usage: metalplane call [flags] ACTION [JSON]\n\nSends ACTION with the JSON body (default {}) to /api/v2/{service}, signed\nwith ZC2-HMAC-SHA256 as the Go SDK signs, and prints the response body.\nExits with status 1 on an error response.\n\nFlags:\n")
+		fmt.Fprint(fset.Output(), "Usage: metalplane call [flags] ACTION [JSON]\n\nSends ACTION with the JSON body (default {}) to /api/v2/{service}, signed\nwith ZC2-HMAC-SHA256 as the Go SDK signs, and prints the response body.\nExits with status 1 on an error response. With --wait, then follows the\ninstances the action works on until they settle, and exits with status 1\nif any failed.\n\nFlags:\n")
 		fset.PrintDefaults()
 	}
 	rest, err := m.parseFlags(fset, args, map[string]string{
