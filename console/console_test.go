@@ -160,12 +160,19 @@ func TestConsoleSessions(t *testing.T) {
 			t.Fatalf("a forged form bought %d instances", n)
 		}
 		buy.Set("csrf", csrf)
-		if p := b.post("/console/buy", buy); p.status != http.StatusSeeOther {
-			t.Fatalf("purchase: got %d, want 303:\n%s", p.status, p.body)
+		if p := b.post("/console/buy", buy); p.status != http.StatusSeeOther || countInstances(t, env) != 0 {
+			t.Fatalf("purchase without the form's id: got %d and %d instances, want 303 and none", p.status, countInstances(t, env))
+		}
+		buy.Set("formId", formID(t, b.get("/console/buy")))
+		for range 2 { // a double click
+			if p := b.post("/console/buy", buy); p.status != http.StatusSeeOther {
+				t.Fatalf("purchase: got %d, want 303:\n%s", p.status, p.body)
+			}
 		}
 		if n := countInstances(t, env); n != 1 {
-			t.Fatalf("got %d instances after the purchase, want 1", n)
+			t.Fatalf("got %d instances after the form was posted twice, want 1", n)
 		}
+		buy.Set("formId", formID(t, b.get("/console/buy")))
 		// The API's refusal, shown on the form: no second set of rules.
 		buy.Set("zoneId", "NOWHERE")
 		if p := b.post("/console/buy", buy); p.status != http.StatusNotFound || !strings.Contains(p.body, "INVALID_ZONE_NOT_FOUND") {
@@ -241,6 +248,18 @@ func TestConsoleOperator(t *testing.T) {
 			t.Errorf("admin key of a tenant team on the stock page: got %d, want 403", p.status)
 		}
 	}, apitest.Options{ConsoleOperatorTeam: "ops"})
+}
+
+var formIDField = regexp.MustCompile(`name="formId" value="([^"]+)"`)
+
+// formID returns the id of the purchase form of a page.
+func formID(t *testing.T, p page) string {
+	t.Helper()
+	m := formIDField.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("no formId in the page:\n%s", p.body)
+	}
+	return m[1]
 }
 
 var offerRow = regexp.MustCompile(`data-offer="([^"]+)" data-available="(\d+)"`)

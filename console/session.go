@@ -25,6 +25,34 @@ type session struct {
 	csrf    string
 	created time.Time
 	seen    time.Time
+
+	// forms are the purchase forms already submitted (claimForm).
+	formsMu sync.Mutex
+	forms   map[string]bool
+}
+
+// maxClaimedForms bounds the forms a session remembers; past it the
+// oldest memory is dropped, which only a session buying this often in
+// one sitting could notice.
+const maxClaimedForms = 1000
+
+// claimForm records the submission of the form with this id and reports
+// whether it is the first: a double click, or a reload that posts again,
+// must not buy twice.
+func (s *session) claimForm(id string) bool {
+	if id == "" {
+		return false
+	}
+	s.formsMu.Lock()
+	defer s.formsMu.Unlock()
+	if s.forms[id] {
+		return false
+	}
+	if s.forms == nil || len(s.forms) >= maxClaimedForms {
+		s.forms = map[string]bool{}
+	}
+	s.forms[id] = true
+	return true
 }
 
 // sessions is the set of live sessions.

@@ -276,12 +276,15 @@ func (s *Server) quoteOf(r *http.Request, sess *session, f buyForm) quote {
 }
 
 type buyPage struct {
-	Form    buyForm
-	Quote   quote
-	Zones   []metalplane.Zone
-	Types   []metalplane.InstanceType
-	Images  []metalplane.Image
-	Error   string
+	Form   buyForm
+	Quote  quote
+	Zones  []metalplane.Zone
+	Types  []metalplane.InstanceType
+	Images []metalplane.Image
+	Error  string
+	// FormID names this rendering of the form, so that submitting it
+	// twice buys once.
+	FormID  string
 	Charges []string
 	// Internets are the internet charge types any offer sells.
 	Internets []string
@@ -297,7 +300,7 @@ func (s *Server) buyPage(r *http.Request, sess *session, f buyForm, errText stri
 		internets = append(internets, o.InternetChargeTypes...)
 	}
 	slices.Sort(internets)
-	return buyPage{Form: f, Quote: s.quoteOf(r, sess, f), Zones: cat.Zones, Types: cat.InstanceTypes, Images: cat.Images, Error: errText,
+	return buyPage{FormID: randomToken(), Form: f, Quote: s.quoteOf(r, sess, f), Zones: cat.Zones, Types: cat.InstanceTypes, Images: cat.Images, Error: errText,
 		Charges: []string{metalplane.ChargeTypePostpaid, metalplane.ChargeTypePrepaid}, Internets: slices.Compact(internets)}
 }
 
@@ -312,6 +315,10 @@ func (s *Server) quote(w http.ResponseWriter, r *http.Request, sess *session) {
 }
 
 func (s *Server) buy(w http.ResponseWriter, r *http.Request, sess *session) {
+	if !sess.claimForm(r.PostFormValue("formId")) {
+		http.Redirect(w, r, "/console/instances?notice=this+form+was+already+submitted", http.StatusSeeOther)
+		return
+	}
 	f := readBuyForm(r.PostFormValue)
 	var out struct {
 		InstanceIDSet []string `json:"instanceIdSet"`
