@@ -141,6 +141,8 @@ var actions = []action{
 	{"ccs", "DescribeKeyPairs", reads, handleDescribeKeyPairs},
 	{"ccs", "ModifyKeyPairAttribute", writes, handleModifyKeyPairAttribute},
 	{"ccs", "DeleteKeyPairs", writes, handleDeleteKeyPairs},
+	// metalplane's extensions (docs/api.md).
+	{"bmc", "DescribeInstancesProgress", reads, handleDescribeInstancesProgress},
 }
 
 var actionIndex = func() map[[2]string]*action {

@@ -23,7 +23,14 @@ func handleCreateInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.server.DB.CreateInstances(r.ctx, plan, r.server.Enqueue)
+	res, err := r.server.DB.CreateInstances(r.ctx, plan, r.server.Enqueue)
+	if err != nil {
+		return nil, err
+	}
+	if r.server.PurchasedFunc != nil {
+		r.server.PurchasedFunc(len(res.InstanceIDSet))
+	}
+	return res, nil
 }
 
 // priceItem is PriceItem (2026) / Price (2022); the superset is sent.

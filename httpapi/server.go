@@ -70,6 +70,16 @@ type Server struct {
 	// Traffic reports instances' traffic samples (DescribeInstanceTraffic);
 	// nil answers every instance with no samples.
 	Traffic metalplane.TrafficSource
+	// ObserveRequestFunc, when set, is told of every API request once
+	// answered: code is "" on success (/metrics).
+	ObserveRequestFunc func(service, action, version string, code metalplane.Code, took time.Duration)
+	// Workflows names the steps of the hardware work an instance does in
+	// each transient status (provision.Steps while PENDING or CREATING,
+	// ...), for DescribeInstancesProgress.
+	Workflows map[metalplane.InstanceStatus][]string
+	// PurchasedFunc, when set, is told of every purchase CreateInstances
+	// made, with the number of instances bought (/metrics).
+	PurchasedFunc func(instances int)
 
 	limiters limiters
 }
@@ -175,6 +185,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 			s.limiters.authFailures.Spend(limit.Source(hr.RemoteAddr))
 		}
 		writeError(w, req.id, err)
+	}
+	if s.ObserveRequestFunc != nil {
+		service, action, version := observedNames(req)
+		s.ObserveRequestFunc(service, action, version, code, time.Since(start))
 	}
 	s.logger().Info("request", "requestId", req.id, "service", req.service, "action", req.action, "version", req.version,
 		"team", req.caller.TeamID, "code", string(code), "ms", time.Since(start).Milliseconds())

@@ -44,6 +44,17 @@ func (ReinstallArgs) Kind() string { return "reinstall_instance" }
 // workflow without the network step (addresses do not change).
 var ReinstallSteps = []string{StepPowerOff, StepBootPXE, StepRaid, StepInstallOS, StepPowerOn}
 
+// Workflows names the steps the hardware work of each transient status
+// goes through, in order, for progress reports. Only provisioning and
+// reinstallation record their steps as they go; a power change is one step.
+var Workflows = map[metalplane.InstanceStatus][]string{
+	metalplane.StatusPending:    Steps,
+	metalplane.StatusCreating:   Steps,
+	metalplane.StatusInstalling: ReinstallSteps,
+	metalplane.StatusBooting:    {StepPowerOn},
+	metalplane.StatusStopping:   {StepPowerOff},
+}
+
 // EnqueueLifecycle inserts the jobs on tx; it is the
 // sqlstore.LifecycleEnqueueFunc of the lifecycle actions.
 func (p *Provisioner) EnqueueLifecycle(ctx context.Context, tx *sql.Tx, jobs []sqlstore.LifecycleJob) error {

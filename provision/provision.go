@@ -98,6 +98,9 @@ type Config struct {
 	// DeadAfter is how old the last heartbeat of a process must be for
 	// the jobs it holds to be handed to live processes.
 	DeadAfter time.Duration
+	// ObserveStepFunc, when set, is told how long each driver call of a
+	// workflow step took and whether it failed (/metrics).
+	ObserveStepFunc func(driver, step string, took time.Duration, err error)
 }
 
 func (c *Config) setDefaults() {
@@ -415,8 +418,12 @@ func (p *Provisioner) runSteps(ctx context.Context, d Driver, instanceID string,
 			return false, errDraining
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d))
+		began := time.Now()
 		err := call(stepCtx)
 		cancel()
+		if observe := p.cfg.ObserveStepFunc; observe != nil {
+			observe(d.Name(), names[i], time.Since(began), err)
+		}
 		if err != nil {
 			return false, &stepError{step: names[i], driver: d.Name(), err: err}
 		}

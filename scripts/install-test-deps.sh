@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests start as real peers, and nothing
 # else: openipmi (ipmi_sim, the IPMI BMC simulator) and ipmitool (the
-# independent client the IPMI tests cross-check with). The Redfish tests
-# need no package: their service runs in the test process.
+# independent client the IPMI tests cross-check with), and chromium (the
+# browser the console's tests drive). The Redfish tests need no package:
+# their service runs in the test process.
 #
 # Safe to run again: it does nothing when every package is installed.
 # Needs root (CI is root) or sudo. .ci/run calls it; by hand:
 #   sudo scripts/install-test-deps.sh
 set -euo pipefail
 
-packages=(openipmi ipmitool)
+packages=(openipmi ipmitool chromium)
 
 missing=()
 for p in "${packages[@]}"; do

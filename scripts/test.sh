@@ -76,15 +76,16 @@ else
   pg_missing=1
 fi
 
-# The IPMI driver tests start OpenIPMI's ipmi_sim and check with ipmitool
-# (scripts/install-test-deps.sh installs both); without them they skip, or
-# fail with METALPLANE_TEST_REQUIRE_HARDWARE=1 (CI).
-hw_missing=$(for bin in ipmi_sim ipmitool; do command -v "$bin" >/dev/null 2>&1 || printf '%s ' "$bin"; done)
+# The IPMI driver tests start OpenIPMI's ipmi_sim and check with ipmitool,
+# the console's browser tests drive chromium (scripts/install-test-deps.sh
+# installs all three); without them they skip, or fail with
+# METALPLANE_TEST_REQUIRE_HARDWARE=1 (CI).
+hw_missing=$(for bin in ipmi_sim ipmitool chromium; do command -v "$bin" >/dev/null 2>&1 || printf '%s ' "$bin"; done)
 hw_warning() {
   cat >&2 <<WARN
 
 ##########################################################################
-##   WARNING: ${hw_missing}NOT INSTALLED - THE IPMI TESTS ARE SKIPPED
+##   WARNING: ${hw_missing}NOT INSTALLED - THE IPMI OR BROWSER TESTS ARE SKIPPED
 ##   Install them with: sudo scripts/install-test-deps.sh
 ##########################################################################
 

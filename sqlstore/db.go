@@ -46,6 +46,10 @@ type DB struct {
 	// group batches purchases on SQLite (groupcommit.go).
 	groupOnce sync.Once
 	group     *groupCommitter
+	// ObserveBatchFunc, when set, is told the size of every batch of
+	// purchases the group committer commits (/metrics). Set it before
+	// the first purchase.
+	ObserveBatchFunc func(size int)
 	// replayLog writes answers' outcomes and reads' bindings in the
 	// background (replaylog.go).
 	replayOnce sync.Once

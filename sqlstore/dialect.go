@@ -120,3 +120,13 @@ func (db *DB) hasTable(ctx context.Context, q queryer, name string) (bool, error
 	}
 	return n > 0, nil
 }
+
+// epochSeconds converts a timestamp expression of River's tables to Unix
+// seconds (fractional): River stores timestamps as timestamptz on
+// PostgreSQL and as text on SQLite.
+func (db *DB) epochSeconds(expr string) string {
+	if db.Dialect == Postgres {
+		return `EXTRACT(EPOCH FROM ` + expr + `)::float8`
+	}
+	return `(julianday(` + expr + `) - 2440587.5) * 86400.0`
+}

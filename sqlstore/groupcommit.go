@@ -153,6 +153,9 @@ func (g *groupCommitter) run() {
 			timer.Stop()
 		}
 		lastSize = len(batch)
+		if observe := g.db.ObserveBatchFunc; observe != nil {
+			observe(len(batch))
+		}
 		g.commit(batch)
 		for _, p := range batch {
 			close(p.done)

@@ -31,6 +31,10 @@ type callConfig struct {
 	Insecure        bool
 	CACert          string
 	Timeout         time.Duration
+	// Wait follows the instances the action works on until they settle.
+	Wait         bool
+	WaitTimeout  time.Duration
+	WaitInterval time.Duration
 }
 
 // runCall sends one signed request, as the Go SDK would, and prints the
@@ -49,8 +53,11 @@ func (m *Main) runCall(ctx context.Context, args []string) error {
 	fset.BoolVar(&c.Insecure, "insecure", false, "skip TLS certificate verification (for a self-signed certificate)")
 	fset.StringVar(&c.CACert, "ca-cert", "", "trust this PEM certificate, such as the data dir's tls.crt")
 	fset.DurationVar(&c.Timeout, "timeout", time.Minute, "time limit of the request")
+	fset.BoolVar(&c.Wait, "wait", false, "after CreateInstances, ReinstallInstance, StartInstances, StopInstances or RebootInstances, follow the instances on stderr until they settle (a bar each on a terminal, a line per change otherwise); exit 1 if any failed")
+	fset.DurationVar(&c.WaitTimeout, "wait-timeout", time.Hour, "how long --wait follows the instances at most")
+	fset.DurationVar(&c.WaitInterval, "wait-interval", time.Second, "how often --wait asks for their progress")
 	fset.Usage = func() {
-		fmt.Fprint(fset.Output(), "Usage: metalplane call [flags] ACTION [JSON]\n\nSends ACTION with the JSON body (default {}) to /api/v2/{service}, signed\nwith ZC2-HMAC-SHA256 as the Go SDK signs, and prints the response body.\nExits with status 1 on an error response.\n\nFlags:\n")
+		fmt.Fprint(fset.Output(), "Usage: metalplane call [flags] ACTION [JSON]\n\nSends ACTION with the JSON body (default {}) to /api/v2/{service}, signed\nwith ZC2-HMAC-SHA256 as the Go SDK signs, and prints the response body.\nExits with status 1 on an error response. With --wait, then follows the\ninstances the action works on until they settle, and exits with status 1\nif any failed.\n\nFlags:\n")
 		fset.PrintDefaults()
 	}
 	rest, err := m.parseFlags(fset, args, map[string]string{
@@ -75,13 +82,19 @@ func (m *Main) runCall(ctx context.Context, args []string) error {
 	if !json.Valid(body) {
 		return fmt.Errorf("call: the body is not valid JSON: %s", body)
 	}
+	if c.Wait && (c.WaitInterval <= 0 || c.WaitTimeout <= 0) {
+		return errors.New("call: --wait-interval and --wait-timeout must be positive")
+	}
+	if c.Wait && !waitActions[action] {
+		return fmt.Errorf("call: --wait follows CreateInstances, ReinstallInstance, StartInstances, StopInstances and RebootInstances, not %s", action)
+	}
 	client, err := c.client()
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	reqCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	resp, err := client.Do(ctx, action, body)
+	resp, err := client.Do(reqCtx, action, body)
 	if err != nil {
 		return err
 	}
@@ -103,7 +116,16 @@ func (m *Main) runCall(ctx context.Context, args []string) error {
 		}
 		return fmt.Errorf("%s failed: HTTP %d %s: %s", action, resp.Status, env.Code, env.Message)
 	}
-	return nil
+	if !c.Wait {
+		return nil
+	}
+	ids, err := waitedInstances(action, body, resp.Body)
+	if err != nil {
+		return err
+	}
+	waitCtx, cancelWait := context.WithTimeout(ctx, c.WaitTimeout)
+	defer cancelWait()
+	return waitSettled(waitCtx, client, ids, m.Stderr, c.WaitInterval)
 }
 
 // client builds the signing client, finding the key in the flags, the

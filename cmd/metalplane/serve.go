@@ -51,6 +51,11 @@ type ServeConfig struct {
 	Edge app.EdgeLimits
 	// PprofListen, when set, serves Go's profiles there (cmd/metalplane/pprof.go).
 	PprofListen string
+	// MetricsListen is where /metrics is served; "" = nowhere.
+	MetricsListen string
+	// ConsoleOperatorTeam is the team whose admin keys are the console's
+	// operators.
+	ConsoleOperatorTeam string
 }
 
 // registerEdgeFlags defines the flags of the limits on clients, defaulting
@@ -137,6 +142,8 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		PowerSyncInterval:   powerSyncInterval(c.Provision.PowerSyncInterval),
 		Getenv:              c.Getenv,
 		Edge:                c.Edge,
+		MetricsListen:       c.MetricsListen,
+		ConsoleOperatorTeam: c.ConsoleOperatorTeam,
 	}
 }
 
@@ -167,6 +174,8 @@ func (m *Main) parseServe(args []string) (*ServeConfig, error) {
 	registerSecretKeyFlag(fs, &cfg.SecretKeyFile)
 	registerProvisionFlags(fs, &cfg.Provision)
 	registerEdgeFlags(fs, &cfg.Edge)
+	fs.StringVar(&cfg.ConsoleOperatorTeam, "console-operator-team", "", "team (id or name) whose admin keys see the web console's operator pages: stock, hosts, faults, teams (default: none)")
+	fs.StringVar(&cfg.MetricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address (host:port), apart from the API; keep it private (default: off)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), "Usage: metalplane serve [flags]\n\nRuns the API server. METALPLANE_ACCESS_KEY_ID and METALPLANE_ACCESS_KEY_SECRET,\nwhen both are set, become the demo team's access key.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -265,8 +274,12 @@ func (m *Main) printBanner(a *app.App, cfg *ServeConfig) {
 	defer w.Flush()
 	fmt.Fprintf(w, "metalplane is serving the Zenlayer Cloud API 2.0 at %s\n", a.URL())
 	fmt.Fprintf(w, "  endpoints:\t%s/api/v2/bmc, %s/api/v2/ccs, %s/healthz\n", a.URL(), a.URL(), a.URL())
+	fmt.Fprintf(w, "  web console:\t%s/console/\n", a.URL())
 	fmt.Fprintf(w, "  database:\t%s\n", describeDSN(cfg.DB.DSN()))
 	fmt.Fprintf(w, "  catalog:\t%s\n", catalogSummary(a, cfg.CatalogPath))
+	if u := a.MetricsURL(); u != "" {
+		fmt.Fprintf(w, "  metrics:\t%s\n", u)
+	}
 	if a.CertFile != "" {
 		note := ""
 		if cfg.SelfSignedTLS {

@@ -109,6 +109,9 @@ type Options struct {
 	// that put the database into states no request could (e.g. a status
 	// forced in SQL).
 	SkipAudit bool
+	// ConsoleOperatorTeam names the team whose admin keys are the web
+	// console's operators.
+	ConsoleOperatorTeam string
 }
 
 // Start boots metalplane on the database dsn (see testdb) on a free
@@ -147,7 +150,7 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
 		PeriodicInterval: periodic, PowerSyncInterval: powerSync, BMCTimeout: o.BMCTimeout, BMCPollInterval: o.BMCPollInterval,
 		MaxAttempts: o.MaxAttempts, RetryBase: o.RetryBase,
-		Edge: edge,
+		Edge: edge, ConsoleOperatorTeam: o.ConsoleOperatorTeam,
 	})
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/metalplane/metalplane"
+	"github.com/metalplane/metalplane/console"
 	"github.com/metalplane/metalplane/httpapi"
 	"github.com/metalplane/metalplane/internal/limit"
+	"github.com/metalplane/metalplane/internal/metrics"
 	"github.com/metalplane/metalplane/provision"
 	"github.com/metalplane/metalplane/provision/sim"
 	"github.com/metalplane/metalplane/sqlstore"
@@ -76,6 +78,12 @@ type Config struct {
 	// Edge holds the limits on clients (docs/security.md); the zero
 	// value limits nothing.
 	Edge EdgeLimits
+	// MetricsListen is where /metrics is served (host:port, its own
+	// listener so that it can stay private); "" = no metrics.
+	MetricsListen string
+	// ConsoleOperatorTeam names the team whose admin keys see the
+	// console's operator pages; "" = nobody (docs/console.md).
+	ConsoleOperatorTeam string
 }
 
 // EdgeLimits bound what clients can take from the server.
@@ -118,6 +126,12 @@ type App struct {
 
 	workersStarted bool
 	stopPurge      chan struct{}
+
+	// Console serves /console/.
+	Console *console.Server
+	// Metrics feeds /metrics; nil unless Config.MetricsListen is set.
+	Metrics       *metrics.Metrics
+	metricsServer *metricsServer
 }
 
 // Open opens the database, migrates it, loads and syncs the catalog and
@@ -198,6 +212,12 @@ func (a *App) setup(ctx context.Context) error {
 	if err := a.bootstrap(ctx); err != nil {
 		return fmt.Errorf("create demo team: %w", err)
 	}
+	var observeStep func(driver, step string, took time.Duration, err error)
+	if cfg.MetricsListen != "" {
+		a.Metrics = metrics.New(a.DB, cat)
+		a.DB.ObserveBatchFunc = a.Metrics.ObserveBatch
+		observeStep = a.Metrics.ObserveStep
+	}
 	step := cfg.StepTimeout
 	if step == 0 && cfg.SimStepDelay > 0 {
 		step = 10*time.Second + 4*cfg.SimStepDelay
@@ -219,6 +239,7 @@ func (a *App) setup(ctx context.Context) error {
 		PowerSyncInterval:   cfg.PowerSyncInterval,
 		MaxAttempts:         cfg.MaxAttempts,
 		RetryBase:           cfg.RetryBase,
+		ObserveStepFunc:     observeStep,
 		// Load balancers are state only here: the sim driver records.
 		LoadBalancers: &sim.LoadBalancers{},
 	})
@@ -227,11 +248,15 @@ func (a *App) setup(ctx context.Context) error {
 	}
 	a.Provisioner = p
 	a.API = &httpapi.Server{DB: a.DB, Catalog: cat, Logger: cfg.Logger, NowFunc: cfg.NowFunc, Ready: a.ready.Load, Enqueue: p.Enqueue,
-		EnqueueLifecycle: p.EnqueueLifecycle, EnqueueEIP: p.EnqueueEIP, RateLimits: cfg.Edge.RateLimits}
+		EnqueueLifecycle: p.EnqueueLifecycle, EnqueueEIP: p.EnqueueEIP, RateLimits: cfg.Edge.RateLimits, Workflows: provision.Workflows}
 	// Traffic comes from the sim driver's model for every instance: no
 	// driver reads switch counters yet (docs/api.md, Traffic data).
 	a.API.Traffic = &sim.Driver{}
 	a.API.EnqueueBlockIPs = p.EnqueueBlockIPs
+	if a.Metrics != nil {
+		a.API.ObserveRequestFunc, a.API.PurchasedFunc = a.Metrics.ObserveRequest, a.Metrics.Purchased
+	}
+	a.Console = &console.Server{API: a.API, DB: a.DB, Catalog: cat, Logger: cfg.Logger, OperatorTeam: cfg.ConsoleOperatorTeam, NowFunc: cfg.NowFunc}
 	return nil
 }
 
@@ -328,7 +353,7 @@ func (a *App) Start(ctx context.Context) error {
 	}
 	ln = limit.Listener(ln, a.Config.Edge.MaxConnections, a.Config.Edge.MaxConnectionsPerSource)
 	a.http = &http.Server{
-		Handler: a.API.Handler(),
+		Handler: withConsole(a.Console.Handler(), a.API.Handler()),
 		// Clients send their headers at once; 10 s covers a slow link
 		// and bounds how long a silent connection holds its slot.
 		ReadHeaderTimeout: 10 * time.Second,
@@ -376,9 +401,19 @@ func (a *App) Start(ctx context.Context) error {
 		a.CertFile = certFile
 	}
 	a.listener = ln
+	if a.Metrics != nil {
+		if a.metricsServer, err = startMetrics(a.Config.MetricsListen, a.Metrics, a.Config.Logger); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	if !a.Config.NoWorkers {
 		if err := a.Provisioner.Start(ctx); err != nil {
 			ln.Close()
+			if a.metricsServer != nil {
+				a.metricsServer.close(ctx)
+				a.metricsServer = nil
+			}
 			return fmt.Errorf("start provisioning workers: %w", err)
 		}
 		a.workersStarted = true
@@ -409,6 +444,9 @@ func (a *App) Close(ctx context.Context) error {
 		close(a.stopPurge)
 	}
 	var errs []error
+	if a.metricsServer != nil {
+		errs = append(errs, a.metricsServer.close(ctx))
+	}
 	if a.http != nil {
 		if err := a.http.Shutdown(ctx); err != nil {
 			errs = append(errs, err)
