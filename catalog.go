@@ -113,6 +113,13 @@ type Image struct {
 	// CustomPartitions: whether partitions may be given with this image
 	// (false for ESXi).
 	CustomPartitions bool `yaml:"customPartitions"`
+	// Source, SHA256 and Format say where the deploy agent fetches the
+	// image from (docs/hardware.md, "Network boot"): an http(s) URL or a
+	// file under the data dir, its lower-case hex SHA-256 and "raw". An
+	// image without a source installs on simulated hosts only.
+	Source string `yaml:"source"`
+	SHA256 string `yaml:"sha256"`
+	Format string `yaml:"format"`
 }
 
 // Offer is one instance type sold in one zone: its network offer, prices and

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests start as real peers, and nothing
 # else: openipmi (ipmi_sim, the IPMI BMC simulator) and ipmitool (the
-# independent client the IPMI tests cross-check with). The Redfish tests
-# need no package: their service runs in the test process.
+# independent client the IPMI tests cross-check with); qemu-system-x86
+# (the emulated machine of the network-boot test, whose iPXE NIC ROMs
+# come with it in ipxe-qemu), and what scripts/build-ramdisk.sh runs:
+# dpkg-deb and apt-get download are always there, cpio comes from the
+# downloaded busybox-static. The Redfish tests need no package: their
+# service runs in the test process.
 #
 # Safe to run again: it does nothing when every package is installed.
 # Needs root (CI is root) or sudo. .ci/run calls it; by hand:
 #   sudo scripts/install-test-deps.sh
 set -euo pipefail
 
-packages=(openipmi ipmitool)
+packages=(openipmi ipmitool qemu-system-x86 ipxe-qemu)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -76,6 +76,8 @@ type Config struct {
 	// Edge holds the limits on clients (docs/security.md); the zero
 	// value limits nothing.
 	Edge EdgeLimits
+	// Netboot is the provisioning listener (netboot.go).
+	Netboot NetbootConfig
 }
 
 // EdgeLimits bound what clients can take from the server.
@@ -118,6 +120,12 @@ type App struct {
 
 	workersStarted bool
 	stopPurge      chan struct{}
+
+	// The provisioning listener (netboot.go), nil without.
+	netboot       *http.Server
+	netbootLn     net.Listener
+	netbootURL    string
+	netbootServed chan error
 }
 
 // Open opens the database, migrates it, loads and syncs the catalog and
@@ -219,6 +227,7 @@ func (a *App) setup(ctx context.Context) error {
 		PowerSyncInterval:   cfg.PowerSyncInterval,
 		MaxAttempts:         cfg.MaxAttempts,
 		RetryBase:           cfg.RetryBase,
+		NetInstaller:        a.netInstaller(),
 	})
 	if err != nil {
 		return err
@@ -370,6 +379,10 @@ func (a *App) Start(ctx context.Context) error {
 		a.CertFile = certFile
 	}
 	a.listener = ln
+	if err := a.startNetboot(); err != nil {
+		ln.Close()
+		return err
+	}
 	if !a.Config.NoWorkers {
 		if err := a.Provisioner.Start(ctx); err != nil {
 			ln.Close()
@@ -410,6 +423,9 @@ func (a *App) Close(ctx context.Context) error {
 		if err := <-a.served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, err)
 		}
+	}
+	if err := a.closeNetboot(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("close the provisioning listener: %w", err))
 	}
 	if a.workersStarted {
 		if err := a.Provisioner.Stop(ctx); err != nil {
