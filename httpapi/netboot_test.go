@@ -25,6 +25,7 @@ import (
 	"github.com/metalplane/metalplane/internal/app"
 	"github.com/metalplane/metalplane/internal/ipmisim"
 	"github.com/metalplane/metalplane/internal/testdb"
+	"github.com/metalplane/metalplane/sqlstore"
 )
 
 // The network installation, end to end on an emulated machine: a qemu VM
@@ -298,5 +299,77 @@ func TestNetbootInstallsOnAVirtualMachine(t *testing.T) {
 	}) ||
 		!slices.ContainsFunc(reports, func(s string) bool { return strings.HasPrefix(s, "agent: seed-written") }) {
 		t.Errorf("the agent's reports lack the image or the seed written: %q", reports)
+	}
+	netbootReinstallAndCorrupt(t, env, sim, disk, id, other)
+}
+
+// netbootReinstallAndCorrupt continues TestNetbootInstallsOnAVirtualMachine
+// on the same VM: a reinstall with another image (from a URL) and a
+// password; then, the instance released, a purchase of an image whose
+// checksum is wrong.
+func netbootReinstallAndCorrupt(t *testing.T, env *apitest.Env, sim *ipmisim.Sim, disk, id string, other testImage) {
+	c := env.BMC()
+	peer := ipmiPeer{sim}
+	const password, userData = "Reinstall~Pass2", "#!/bin/sh\necho reinstalled\n"
+	start := time.Now()
+	mustTickCall(t, env, c, "ReinstallInstance", map[string]any{"instanceId": id, "imageId": "img-other", "password": password,
+		"hostname": "web-2", "userData": userData}, nil)
+	waitLong(t, env, sim, id, "RUNNING")
+	t.Logf("reinstall → RUNNING: %s", time.Since(start).Round(100*time.Millisecond))
+	checkDisk(t, disk, other, "web-2", "", userData, password)
+	checkBMC(t, peer, "RUNNING after the reinstall", "on", "disk", "")
+
+	// The host freed, a purchase of a damaged image fails, is refunded,
+	// and leaves the host in stock.
+	mustTickCall(t, env, c, "TerminateInstance", one(id), nil)
+	waitLong(t, env, sim, id, "RECYCLE")
+	mustTickCall(t, env, c, "ReleaseInstances", ids(id), nil)
+	before := balance(t, env)
+	req := hwCreate("PREPAID")
+	req["imageId"] = "img-corrupt"
+	bad := createIDs(t, env, c, req, 1)[0]
+	if after := balance(t, env); after >= before {
+		t.Fatalf("balance after a PREPAID purchase: %s, want below %s", after, before)
+	}
+	waitLong(t, env, sim, bad, "CREATE_FAILED")
+	if after := balance(t, env); after != before {
+		t.Errorf("balance after the failed installation: %s, want %s (a full refund)", after, before)
+	}
+	ctx := context.Background()
+	h := findHost(t, env, "hw-1")
+	if h.State != sqlstore.HostAvailable || h.InstanceID != "" {
+		t.Errorf("host after a damaged image: %s, instance %q, note %q; want available (the image is at fault, not the server)", h.State, h.InstanceID, h.Note)
+	}
+	in, err := env.DB.FindInstance(ctx, env.Team.ID, bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(in.FailureReason, "checksum") || strings.Contains(in.FailureReason, "hw-1") || strings.Contains(in.FailureReason, "ipmi") {
+		t.Errorf("failure reason %q: want the checksum named and no host or driver", in.FailureReason)
+	}
+	checkTenantBlind(t, c, bad)
+	b, err := os.ReadFile(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b[:1<<20], make([]byte, 1<<20)) {
+		t.Errorf("the disk's first MiB after a damaged image is not zeroed: the server could boot half an image")
+	}
+	if peer.power(t) != "off" {
+		t.Errorf("the server is left on after a failed installation")
+	}
+	if problems, err := env.DB.Audit(ctx); err != nil || len(problems) > 0 {
+		t.Errorf("admin db check: %v %q", err, problems)
+	}
+	// The host sells again; an image without a source cannot be
+	// installed on a real server (it is for simulated hosts), which
+	// fails the purchase at once, the host still in stock.
+	next := createIDs(t, env, c, hwCreate("POSTPAID"), 1)[0]
+	waitLong(t, env, sim, next, "CREATE_FAILED")
+	if in, err := env.DB.FindInstance(ctx, env.Team.ID, next); err != nil || !strings.Contains(in.FailureReason, "no source") {
+		t.Errorf("purchase of an image without a source: %v, reason %q", err, in.FailureReason)
+	}
+	if h := findHost(t, env, "hw-1"); h.State != sqlstore.HostAvailable {
+		t.Errorf("host after an image without a source: %s, want available", h.State)
 	}
 }
