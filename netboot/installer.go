@@ -85,14 +85,20 @@ func (in *Installer) Install(ctx context.Context, bmc provision.BMCDriver, h pro
 	}
 	ended := false
 	defer func() {
-		if !ended {
-			// Given up (deadline, BMC error): the token must die with
-			// the attempt; a retry starts a new deployment anyway.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if err := in.DB.CancelDeployment(cctx, d.ID); err != nil {
-				in.logger().Warn("cancel deployment", "deployment", d.ID, "err", err)
-			}
+		if ended {
+			return
+		}
+		// Given up (deadline, BMC error): the token dies with the
+		// attempt (a retry starts a new deployment), and the server,
+		// perhaps still netbooting, is switched off so that a host
+		// given up on is not left running the ramdisk.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := in.DB.CancelDeployment(cctx, d.ID); err != nil {
+			in.logger().Warn("cancel deployment", "deployment", d.ID, "err", err)
+		}
+		if err := bmc.SetPower(cctx, h, false); err != nil {
+			in.logger().Warn("power off a server whose installation was given up", "host", h.ID, "err", err)
 		}
 	}()
 	if err := bmc.SetPower(ctx, h, true); err != nil {

@@ -32,6 +32,9 @@ type NetbootConfig struct {
 	KernelArgs string
 	// InstallTimeout bounds one installation (0: netboot's default).
 	InstallTimeout time.Duration
+	// PowerOffWait is how long the agent is given to power the server
+	// off after its last report (0: netboot's default).
+	PowerOffWait time.Duration
 }
 
 // netInstaller is the installer the workers use, nil when there is no
@@ -40,7 +43,8 @@ func (a *App) netInstaller() provision.NetInstaller {
 	if a.Config.Netboot.Listen == "" {
 		return nil
 	}
-	return &netboot.Installer{DB: a.DB, Images: a.Catalog.FindImage, InstallTimeout: a.Config.Netboot.InstallTimeout, Logger: a.Config.Logger}
+	return &netboot.Installer{DB: a.DB, Images: a.Catalog.FindImage, InstallTimeout: a.Config.Netboot.InstallTimeout,
+		PowerOffWait: a.Config.Netboot.PowerOffWait, Logger: a.Config.Logger}
 }
 
 // startNetboot listens on the provisioning listener, if there is one.
