@@ -1,6 +1,10 @@
 package metalplane
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+)
 
 // The catalog: what an operator sells. It is declared in a YAML file
 // (catalog.yaml, embedded by default), loaded once at start and kept in
@@ -21,6 +25,10 @@ type Catalog struct {
 	typeByID   map[string]*InstanceType
 	imageByID  map[string]*Image
 	offerByKey map[offerKey]*Offer
+
+	// live are the images added on the database (SetLiveImages),
+	// replaced whole while requests read them.
+	live atomic.Pointer[liveImages]
 }
 
 type offerKey struct{ zone, instanceType string }
@@ -189,10 +197,27 @@ func (c *Catalog) FindInstanceType(id string) (*InstanceType, bool) {
 	return t, ok
 }
 
-// FindImage returns the image with the id.
+// FindImage returns the image with the id, of the catalog file or added
+// on the database.
 func (c *Catalog) FindImage(id string) (*Image, bool) {
-	i, ok := c.imageByID[id]
-	return i, ok
+	if i, ok := c.imageByID[id]; ok {
+		return i, ok
+	}
+	if l := c.live.Load(); l != nil {
+		i, ok := l.byID[id]
+		return i, ok
+	}
+	return nil, false
+}
+
+// ImageList lists the images of the catalog file, then those added on the
+// database.
+func (c *Catalog) ImageList() []Image {
+	l := c.live.Load()
+	if l == nil {
+		return c.Images
+	}
+	return append(slices.Clip(c.Images), l.images...)
 }
 
 // FindOffer returns the offer of the type in the zone.

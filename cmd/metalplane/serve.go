@@ -101,6 +101,8 @@ type ProvisionFlags struct {
 	PowerSyncInterval time.Duration
 	// Netboot is the provisioning listener (docs/hardware.md).
 	Netboot app.NetbootConfig
+	// ImageRefresh is how often images added on the database are read.
+	ImageRefresh time.Duration
 }
 
 // registerProvisionFlags defines the provisioning flags.
@@ -116,6 +118,7 @@ func registerProvisionFlags(fs *flag.FlagSet, p *ProvisionFlags) {
 	fs.StringVar(&p.Netboot.URL, "provision-url", "", "URL servers reach the provisioning listener by, e.g. http://10.0.0.1:8081 (no port: the listener's; empty: http:// and --provision-listen)")
 	fs.StringVar(&p.Netboot.RamdiskDir, "ramdisk-dir", "", "directory holding the deploy ramdisk's vmlinuz and initrd.gz, from make ramdisk (empty: DATA-DIR/ramdisk)")
 	fs.StringVar(&p.Netboot.KernelArgs, "ramdisk-kernel-args", "console=tty0 console=ttyS0,115200", "extra command line of the deploy kernel")
+	fs.DurationVar(&p.ImageRefresh, "image-refresh-interval", app.DefaultImageRefreshInterval, "how often the images added with admin images add are read from the database (negative: only at start)")
 	fs.DurationVar(&p.Netboot.InstallTimeout, "install-timeout", netboot.DefaultInstallTimeout, "longest a network installation may take, from power-on to the agent's last report, before it is retried")
 }
 
@@ -144,6 +147,7 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		Getenv:              c.Getenv,
 		Edge:                c.Edge,
 		Netboot:             c.Provision.Netboot,
+		ImageRefresh:        c.Provision.ImageRefresh,
 	}
 }
 

@@ -78,6 +78,10 @@ type Config struct {
 	Edge EdgeLimits
 	// Netboot is the provisioning listener (netboot.go).
 	Netboot NetbootConfig
+	// ImageRefresh is how often the images added on the database
+	// are read (images.go); 0 = DefaultImageRefreshInterval, negative =
+	// only at start.
+	ImageRefresh time.Duration
 }
 
 // EdgeLimits bound what clients can take from the server.
@@ -202,6 +206,9 @@ func (a *App) setup(ctx context.Context) error {
 	}
 	if err := a.syncCatalogHosts(ctx, cat); err != nil {
 		return err
+	}
+	if err := a.refreshImages(ctx); err != nil {
+		return fmt.Errorf("read the images added on the database: %w", err)
 	}
 	if err := a.bootstrap(ctx); err != nil {
 		return fmt.Errorf("create demo team: %w", err)
@@ -393,6 +400,7 @@ func (a *App) Start(ctx context.Context) error {
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.stopPurge = make(chan struct{})
 	go a.purgeReplays(a.stopPurge)
+	go a.refreshImagesEvery(a.stopPurge)
 	a.ready.Store(true)
 	return nil
 }
