@@ -447,16 +447,23 @@ func (a *App) Close(ctx context.Context) error {
 // purgeReplays forgets stored answers of signed requests once their
 // signatures have expired; running it on every replica is harmless.
 func (a *App) purgeReplays(stop chan struct{}) {
-	t := time.NewTicker(time.Minute)
+	every(stop, time.Minute, func() {
+		if err := a.DB.PurgeReplays(context.Background()); err != nil {
+			a.Config.Logger.Warn("purge replays", "err", err)
+		}
+	})
+}
+
+// every runs fn every interval until stop is closed.
+func every(stop chan struct{}, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
-			if err := a.DB.PurgeReplays(context.Background()); err != nil {
-				a.Config.Logger.Warn("purge replays", "err", err)
-			}
+			fn()
 		}
 	}
 }

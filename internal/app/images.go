@@ -25,25 +25,18 @@ func (a *App) refreshImages(ctx context.Context) error {
 
 // refreshImagesEvery refreshes the images until stop is closed.
 func (a *App) refreshImagesEvery(stop chan struct{}) {
-	every := a.Config.ImageRefresh
-	if every == 0 {
-		every = DefaultImageRefreshInterval
+	interval := a.Config.ImageRefresh
+	if interval == 0 {
+		interval = DefaultImageRefreshInterval
 	}
-	if every < 0 {
+	if interval < 0 {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), every)
-			if err := a.refreshImages(ctx); err != nil {
-				a.Config.Logger.Warn("read the images added on the database", "err", err)
-			}
-			cancel()
+	every(stop, interval, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), interval)
+		defer cancel()
+		if err := a.refreshImages(ctx); err != nil {
+			a.Config.Logger.Warn("read the images added on the database", "err", err)
 		}
-	}
+	})
 }
