@@ -212,3 +212,28 @@ func TestNetbootMachineThatNeverCallsBack(t *testing.T) {
 		}
 	})
 }
+
+// Custom partitions cannot be laid out by an image installation (the
+// image keeps its own): the purchase fails at once, refunded, and the
+// server, not at fault, stays in stock without being switched on.
+func TestNetbootRefusesCustomPartitions(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		n := startNetbootEnv(t, dsn, time.Minute)
+		c := n.env.BMC()
+		before := balance(t, n.env)
+		req := hwCreate("PREPAID")
+		req["imageId"], req["partitions"] = "img-good", []any{part("/", "ext4", 100)}
+		id := createIDs(t, n.env, c, req, 1)[0]
+		waitFor(t, "CREATE_FAILED", func() bool { return statusOf(t, c, id) == "CREATE_FAILED" })
+		if after := balance(t, n.env); after != before {
+			t.Errorf("balance: %s, want %s (a full refund)", after, before)
+		}
+		if h := findHost(t, n.env, "hw-1"); h.State != sqlstore.HostAvailable {
+			t.Errorf("host: %s, want available", h.State)
+		}
+		if n.sim.Boots(t) != 0 {
+			t.Errorf("the machine was started %d times for an installation refused beforehand", n.sim.Boots(t))
+		}
+	})
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,8 +253,27 @@ func TestNetbootInstallsOnAVirtualMachine(t *testing.T) {
 	}
 	good := makeTestImage(t, filepath.Join(dataDir, "images"), "good.raw", 1)
 	other := makeTestImage(t, dir, "other.raw", 2)
-	imageServer := httptest.NewServer(http.FileServer(http.Dir(dir)))
+	var fetchedMu sync.Mutex
+	var fetched []string
+	files := http.FileServer(http.Dir(dir))
+	imageServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetchedMu.Lock()
+		fetched = append(fetched, r.URL.Path)
+		fetchedMu.Unlock()
+		files.ServeHTTP(w, r)
+	}))
 	defer imageServer.Close()
+	// The tenant's own iPXE script, for a purchase with ipxeUrl: it calls
+	// back to show it ran.
+	guestURL := "http://10.0.2.2:" + imageServer.URL[strings.LastIndexByte(imageServer.URL, ':')+1:]
+	if err := os.WriteFile(filepath.Join(dir, "tenant.ipxe"), []byte("#!ipxe\nimgfetch "+guestURL+"/tenant-script-ran ||\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wasFetched := func(path string) bool {
+		fetchedMu.Lock()
+		defer fetchedMu.Unlock()
+		return slices.Contains(fetched, path)
+	}
 
 	disk := filepath.Join(dir, "disk.raw")
 	if err := os.WriteFile(disk, nil, 0o600); err != nil {
@@ -301,6 +321,19 @@ func TestNetbootInstallsOnAVirtualMachine(t *testing.T) {
 		t.Errorf("the agent's reports lack the image or the seed written: %q", reports)
 	}
 	netbootReinstallAndCorrupt(t, env, sim, disk, id, other)
+
+	// A purchase with ipxeUrl boots the tenant's script instead of the
+	// agent: RUNNING once the machine fetched metalplane's script, which
+	// chains to the tenant's.
+	req = hwCreate("POSTPAID")
+	delete(req, "imageId")
+	req["ipxeUrl"] = guestURL + "/tenant.ipxe"
+	chained := createIDs(t, env, c, req, 1)[0]
+	waitLong(t, env, sim, chained, "RUNNING")
+	waitFor(t, "the tenant's iPXE script to run", func() bool { return wasFetched("/tenant-script-ran") })
+	if !wasFetched("/tenant.ipxe") {
+		t.Error("the tenant's script was never fetched")
+	}
 }
 
 // netbootReinstallAndCorrupt continues TestNetbootInstallsOnAVirtualMachine

@@ -143,6 +143,11 @@ func (in *Installer) task(spec provision.InstallSpec) (*sqlstore.DeployTask, str
 		if img.Source == "" {
 			return nil, "", &provision.ImageError{Reason: fmt.Sprintf("image %s cannot be installed on this server: it has no source to install from", spec.ImageID)}
 		}
+		if len(spec.Partitions) > 0 {
+			// The agent writes the image's own partitions; laying out
+			// others would mean resizing its filesystems.
+			return nil, "", &provision.ImageError{Reason: fmt.Sprintf("custom partitions cannot be installed with image %s on this server: its image keeps its own partitions", spec.ImageID)}
+		}
 		t.ImageID, t.ImageSource, t.ImageSHA256, t.ImageFormat = img.ID, img.Source, img.SHA256, img.Format
 		return t, sqlstore.DeployModeImage, nil
 	case spec.IpxeURL != "":
