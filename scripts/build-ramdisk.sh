@@ -24,7 +24,12 @@ debs=${METALPLANE_DEB_CACHE:-$cache_root/debs}
 modules="virtio_pci virtio_blk virtio_net virtio_scsi e1000 e1000e igb ixgbe i40e ice tg3 bnxt_en mlx5_core ahci ata_piix sd_mod nvme ${MODULES:-}"
 
 # The exact kernel package changes with Debian point releases.
-kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
+kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ { print $2; exit }'; }
+kpkg=$(kernel_package)
+if [ -z "$kpkg" ] && [ "$(id -u)" -eq 0 ]; then
+  apt-get update -qq
+  kpkg=$(kernel_package)
+fi
 if [ -z "$kpkg" ]; then
   echo "build-ramdisk: apt-cache knows no linux-image-amd64 (run apt-get update)" >&2
   exit 1
