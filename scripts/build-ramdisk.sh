@@ -120,9 +120,9 @@ SCRIPT
 chmod 755 "$root/init"
 
 cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz.new"
-# Reproducible: fixed timestamps and order.
-find "$root" -exec touch -h -d @0 {} +
-(cd "$root" && find . | LC_ALL=C sort | "$root/bin/busybox" cpio -o -H newc 2>/dev/null) | gzip -9n > "$out/initrd.gz.new"
+# Reproducible: mkinitramfs sorts, zeroes owners and times and numbers
+# the entries itself (busybox cpio writes inodes and times).
+go run ./internal/tools/mkinitramfs "$root" > "$out/initrd.gz.new"
 mv "$out/vmlinuz.new" "$out/vmlinuz"
 mv "$out/initrd.gz.new" "$out/initrd.gz"
 echo "build-ramdisk: $out/vmlinuz ($kver), $out/initrd.gz ($(du -h "$out/initrd.gz" | cut -f1))"

@@ -4,8 +4,8 @@
 # independent client the IPMI tests cross-check with); qemu-system-x86
 # (the emulated machine of the network-boot test, whose iPXE NIC ROMs
 # come with it in ipxe-qemu), and what scripts/build-ramdisk.sh runs:
-# dpkg-deb and apt-get download are always there, cpio comes from the
-# downloaded busybox-static. The Redfish tests need no package: their
+# dpkg-deb and apt-get download are always there, and the initramfs is
+# packed by a Go program of ours. The Redfish tests need no package: their
 # service runs in the test process.
 #
 # Safe to run again: it does nothing when every package is installed.
