@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/metalplane
+cache_root=${XDG_CACHE_HOME:-${HOME:-/var/cache}/.cache}/metalplane
 out=${1:-${METALPLANE_RAMDISK_DIR:-$cache_root/ramdisk}}
 debs=${METALPLANE_DEB_CACHE:-$cache_root/debs}
 # Disk and NIC drivers the Debian kernel has as modules: qemu's virtio and
