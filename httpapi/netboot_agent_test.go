@@ -145,6 +145,23 @@ func TestNetbootAgentAndTokens(t *testing.T) {
 		if code, body := n.get(t, "/ramdisk/vmlinuz"); code != http.StatusOK || body != "the vmlinuz of the test" {
 			t.Errorf("ramdisk kernel: HTTP %d %q", code, body)
 		}
+		for path, want := range map[string]int{"/ramdisk/..%2fdata%2fimages%2fgood.raw": http.StatusNotFound, "/boot/not-a-mac.ipxe": http.StatusBadRequest,
+			"/nocloud/" + token + "/secrets": http.StatusNotFound} {
+			if code, _ := n.get(t, path); code != want {
+				t.Errorf("GET %s: HTTP %d, want %d", path, code, want)
+			}
+		}
+		// Reports the listener cannot take: not JSON, too large, no step.
+		for _, body := range []string{"not json", `{"step":"x","detail":"` + strings.Repeat("d", 9000) + `"}`, `{"bytes":1}`} {
+			resp, err := http.Post(n.base+"/agent/"+token+"/report", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("report %.20q: HTTP %d, want 400", body, resp.StatusCode)
+			}
+		}
 
 		// The agent's own code does the work, on a disk file.
 		err := agent.Run(context.Background(), agent.Config{TaskURL: n.base + "/agent/" + token + "/task", Disk: n.disk, ProgressEvery: 1 << 20})
