@@ -34,13 +34,21 @@ import (
 // netbootCatalog in its data dir.
 type netbootEnv struct {
 	env  *apitest.Env
-	sim  *ipmisim.Sim
+	sim  *ipmisim.Sim // nil on another peer
+	peer bmcPeer
 	good testImage
 	disk string
 	base string // the listener's URL
 }
 
 func startNetbootEnv(t *testing.T, dsn string, installTimeout time.Duration) *netbootEnv {
+	t.Helper()
+	return startNetbootEnvOn(t, dsn, installTimeout, nil)
+}
+
+// startNetbootEnvOn is startNetbootEnv with the host behind peer (nil:
+// ipmi_sim with a sleeping machine).
+func startNetbootEnvOn(t *testing.T, dsn string, installTimeout time.Duration, peer bmcPeer) *netbootEnv {
 	t.Helper()
 	dir := t.TempDir()
 	dataDir := filepath.Join(dir, "data")
@@ -56,12 +64,16 @@ func startNetbootEnv(t *testing.T, dsn string, installTimeout time.Duration) *ne
 		}
 	}
 	good := makeTestImage(t, filepath.Join(dataDir, "images"), "good.raw", 3)
-	machine := filepath.Join(dir, "machine.sh")
-	if err := os.WriteFile(machine, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
-		t.Fatal(err)
+	var sim *ipmisim.Sim
+	if peer == nil {
+		machine := filepath.Join(dir, "machine.sh")
+		if err := os.WriteFile(machine, []byte("#!/bin/sh\nexec sleep 600\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		sim = ipmisim.Start(t, ipmisim.Options{PowerOnCommand: machine})
+		peer = ipmiPeer{sim}
 	}
-	sim := ipmisim.Start(t, ipmisim.Options{PowerOnCommand: machine})
-	catalog := netbootCatalog(t, ipmiPeer{sim}, good, good, "http://127.0.0.1:1/unused.raw")
+	catalog := netbootCatalog(t, peer, good, good, "http://127.0.0.1:1/unused.raw")
 	env := apitest.Start(t, dsn, apitest.Options{CatalogPath: catalog, DataDir: dataDir, BMCTimeout: 10 * time.Second, MaxAttempts: 2,
 		RetryBase: 50 * time.Millisecond, BMCPollInterval: 100 * time.Millisecond,
 		Netboot: app.NetbootConfig{Listen: "127.0.0.1:0", RamdiskDir: ramdisk, InstallTimeout: installTimeout, PowerOffWait: 500 * time.Millisecond}})
@@ -72,7 +84,7 @@ func startNetbootEnv(t *testing.T, dsn string, installTimeout time.Duration) *ne
 	if err := os.Truncate(disk, netbootDiskSize); err != nil {
 		t.Fatal(err)
 	}
-	return &netbootEnv{env: env, sim: sim, good: good, disk: disk, base: env.App.NetbootURL()}
+	return &netbootEnv{env: env, sim: sim, peer: peer, good: good, disk: disk, base: env.App.NetbootURL()}
 }
 
 // get fetches a path of the listener and returns its status and body.
@@ -251,6 +263,34 @@ func TestNetbootRefusesCustomPartitions(t *testing.T) {
 		}
 		if n.sim.Boots(t) != 0 {
 			t.Errorf("the machine was started %d times for an installation refused beforehand", n.sim.Boots(t))
+		}
+	})
+}
+
+// The same installation on a server behind Redfish (the mock; the test
+// plays the machine): the installer drives any BMC driver.
+func TestNetbootOnRedfish(t *testing.T) {
+	t.Parallel()
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		n := startNetbootEnvOn(t, dsn, time.Minute, startRedfishPeer(t))
+		c := n.env.BMC()
+		req := hwCreate("POSTPAID")
+		req["imageId"], req["hostname"] = "img-good", "rf-1"
+		id := createIDs(t, n.env, c, req, 1)[0]
+		waitFor(t, "the server powered on", func() bool { return n.peer.power(t) == "on" })
+		if dev, once := n.peer.boot(t); dev != "pxe" || once != "once" {
+			t.Errorf("boot override while installing: %s %s, want pxe once", dev, once)
+		}
+		token := n.boot(t)
+		if err := agent.Run(context.Background(), agent.Config{TaskURL: n.base + "/agent/" + token + "/task", Disk: n.disk}); err != nil {
+			t.Fatalf("agent: %v", err)
+		}
+		waitFor(t, "RUNNING", func() bool { return statusOf(t, c, id) == "RUNNING" })
+		checkDisk(t, n.disk, n.good, "rf-1", "", "", "Hardware~Pass1")
+		checkBMC(t, n.peer, "RUNNING", "on", "disk", "persistent")
+		trail, _ := stepTrail(t, n.env, id, 0)
+		if want := []string{"power_off@redfish", "boot_pxe@redfish", "raid@redfish", "install_os@redfish", "network@redfish", "power_on@redfish"}; !slices.Equal(trail, want) {
+			t.Errorf("steps: %q, want %q", trail, want)
 		}
 	})
 }
