@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/metalplane/metalplane"
@@ -34,7 +35,7 @@ func (db *DB) AddImage(ctx context.Context, im metalplane.Image) error {
 }
 
 // ErrImageExists is AddImage's error for an id already stored.
-var ErrImageExists = fmt.Errorf("an image with this id exists")
+var ErrImageExists = errors.New("an image with this id exists")
 
 // Images lists the stored images by id.
 func (db *DB) Images(ctx context.Context) ([]metalplane.Image, error) {
