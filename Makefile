@@ -2,7 +2,7 @@
 GO ?= go
 
 .DEFAULT_GOAL := help
-.PHONY: help build test lint tidy
+.PHONY: help build test lint tidy ramdisk agent
 
 help: ## list the targets
 	@awk 'BEGIN { FS = ":.*## " } /^[a-zA-Z_-]+:.*## / { printf "  %-8s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
@@ -19,3 +19,9 @@ lint: ## go vet and the gofmt check
 
 tidy: ## go mod tidy
 	$(GO) mod tidy
+
+agent: ## build bin/metalplane-agent, the deploy agent (static)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o bin/metalplane-agent ./cmd/metalplane-agent
+
+ramdisk: ## build the deploy ramdisk (vmlinuz, initrd.gz) from Debian packages (scripts/build-ramdisk.sh)
+	scripts/build-ramdisk.sh $(RAMDISK_DIR)

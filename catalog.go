@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // The catalog: what an operator sells. It is declared in a YAML file
@@ -29,6 +30,10 @@ type Catalog struct {
 	imageByID  map[string]*Image
 	offerByKey map[offerKey]*Offer
 	lbByZone   map[string]*LoadBalancerOffer
+
+	// live are the images added on the database (SetLiveImages),
+	// replaced whole while requests read them.
+	live atomic.Pointer[liveImages]
 }
 
 type offerKey struct{ zone, instanceType string }
@@ -145,6 +150,13 @@ type Image struct {
 	// CustomPartitions: whether partitions may be given with this image
 	// (false for ESXi).
 	CustomPartitions bool `yaml:"customPartitions"`
+	// Source, SHA256 and Format say where the deploy agent fetches the
+	// image from (docs/hardware.md, "Network boot"): an http(s) URL or a
+	// file under the data dir, its lower-case hex SHA-256 and "raw". An
+	// image without a source installs on simulated hosts only.
+	Source string `yaml:"source"`
+	SHA256 string `yaml:"sha256"`
+	Format string `yaml:"format"`
 }
 
 // Offer is one instance type sold in one zone: its network offer, prices and
@@ -228,10 +240,27 @@ func (c *Catalog) FindInstanceType(id string) (*InstanceType, bool) {
 	return t, ok
 }
 
-// FindImage returns the image with the id.
+// FindImage returns the image with the id, of the catalog file or added
+// on the database.
 func (c *Catalog) FindImage(id string) (*Image, bool) {
-	i, ok := c.imageByID[id]
-	return i, ok
+	if i, ok := c.imageByID[id]; ok {
+		return i, ok
+	}
+	if l := c.live.Load(); l != nil {
+		i, ok := l.byID[id]
+		return i, ok
+	}
+	return nil, false
+}
+
+// ImageList lists the images of the catalog file, then those added on the
+// database.
+func (c *Catalog) ImageList() []Image {
+	l := c.live.Load()
+	if l == nil {
+		return c.Images
+	}
+	return append(slices.Clip(c.Images), l.images...)
 }
 
 // FindOffer returns the offer of the type in the zone.

@@ -327,6 +327,9 @@ func (c *Catalog) checkImage(v *catalogChecker, im *Image) {
 	if !slices.Contains(validImageTypes, im.Type) {
 		v.addf("%s: type %q is not PUBLIC_IMAGE or CUSTOM_IMAGE", name, im.Type)
 	}
+	if err := CheckImageSource(im.Source, im.SHA256, im.Format); err != nil {
+		v.addf("%s: %v", name, err)
+	}
 	seen := map[string]bool{}
 	for _, id := range im.InstanceTypeIDs {
 		switch {

@@ -172,7 +172,7 @@ func handleDescribeInstanceTypes(r *request) (any, error) {
 			continue
 		}
 		var imageIDs []string
-		for _, img := range cat.Images {
+		for _, img := range cat.ImageList() {
 			if img.FitsType(t.ID) {
 				imageIDs = append(imageIDs, img.ID)
 			}
@@ -347,7 +347,7 @@ func handleDescribeImages(r *request) (any, error) {
 		}
 	}
 	images := []imageInfo{}
-	for _, img := range cat.Images {
+	for _, img := range cat.ImageList() {
 		if len(in.ImageIDs) > 0 && !slices.Contains(in.ImageIDs, img.ID) ||
 			in.ImageName != nil && img.Name != *in.ImageName ||
 			in.Catalog != nil && !strings.EqualFold(img.Catalog, *in.Catalog) ||

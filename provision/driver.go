@@ -144,6 +144,7 @@ type RaidConfigurer interface {
 // InstallSpec is everything the OS installation needs. It carries secrets:
 // drivers must never log it.
 type InstallSpec struct {
+	InstanceID string
 	ImageID    string // "" when booting ipxeUrl or installing later
 	IpxeURL    string
 	Hostname   string
@@ -152,6 +153,8 @@ type InstallSpec struct {
 	PublicKeys []string
 	Nic        metalplane.Nic
 	UserData   string
+	// Network is the instance's addresses, for the installed system.
+	Network NetworkSpec
 }
 
 // Imager installs the operating system.
@@ -213,7 +216,8 @@ func (e *UnsupportedError) Error() string {
 func IsPermanent(err error) bool {
 	var perm *PermanentError
 	var unsup *UnsupportedError
-	return errors.As(err, &perm) || errors.As(err, &unsup)
+	var img *ImageError
+	return errors.As(err, &perm) || errors.As(err, &unsup) || errors.As(err, &img)
 }
 
 // AwaitPower polls read every interval until it reports want, and fails

@@ -125,7 +125,7 @@ func (w *eipWorker) route(ctx context.Context, op string, t *sqlstore.EIPNetwork
 	if !ok {
 		return d.Name(), fmt.Sprintf("%s %s: not done by metalplane, the %s driver has no network control; route it outside", verb, spec.Describe(), d.Name()), nil
 	}
-	stepCtx, cancel := context.WithTimeout(ctx, w.p.stepTimeout(d))
+	stepCtx, cancel := context.WithTimeout(ctx, w.p.stepTimeout(d, ""))
 	defer cancel()
 	if op == sqlstore.EIPOpUnassociate {
 		err = a.UnassignAddress(stepCtx, hostOf(t.Instance), spec)

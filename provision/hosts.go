@@ -92,6 +92,9 @@ type hostDrivers struct {
 	protocols map[string]BMCProtocol
 	config    BMCConfig // without address and password
 
+	// installer installs OSes over the network, nil when not set up.
+	installer NetInstaller
+
 	mu    sync.Mutex
 	cache map[string]cachedDriver // by host id
 }
@@ -134,7 +137,7 @@ func (h *hostDrivers) bmc(a *sqlstore.HostAccess) (*bmcHost, error) {
 	if err != nil {
 		return nil, &PermanentError{Reason: fmt.Sprintf("host %s: open its %s driver: %v", a.ID, a.Driver, err)}
 	}
-	b := &bmcHost{BMCDriver: d}
+	b := &bmcHost{BMCDriver: d, mac: a.MAC, installer: h.installer}
 	h.cache[a.ID] = cachedDriver{fingerprint: a.Fingerprint, driver: b}
 	return b, nil
 }
@@ -147,6 +150,23 @@ func (h *hostDrivers) bmc(a *sqlstore.HostAccess) (*bmcHost, error) {
 // operator's PXE service gives it after the final power-on.
 type bmcHost struct {
 	BMCDriver
+	// mac is the provisioning NIC's; with an installer, install_os
+	// installs the OS over the network (netinstall.go).
+	mac       string
+	installer NetInstaller
+}
+
+// netInstalls reports whether install_os installs the OS over the
+// network on this server.
+func (b *bmcHost) netInstalls() bool { return b.installer != nil && b.mac != "" }
+
+// StepTimeout implements stepTimeouter: a network installation is bounded
+// by the installer's timeout, not by one BMC call's.
+func (b *bmcHost) StepTimeout(step string) time.Duration {
+	if step == StepInstallOS && b.netInstalls() {
+		return b.installer.Timeout()
+	}
+	return 0
 }
 
 var (
@@ -167,8 +187,14 @@ func (b *bmcHost) ConfigureRaid(ctx context.Context, h Host, cfg *metalplane.Rai
 	return &UnsupportedError{Driver: b.Name(), What: "RAID", Reason: "the " + b.Name() + " protocol has no RAID configuration"}
 }
 
-// InstallOS implements Imager: nothing (see bmcHost).
-func (b *bmcHost) InstallOS(ctx context.Context, h Host, spec InstallSpec) error { return nil }
+// InstallOS implements Imager: over the network when the server can be
+// (netInstalls), else nothing (see bmcHost).
+func (b *bmcHost) InstallOS(ctx context.Context, h Host, spec InstallSpec) error {
+	if b.netInstalls() {
+		return b.installer.Install(ctx, b.BMCDriver, h, b.mac, spec)
+	}
+	return nil
+}
 
 // AttachNetwork implements NetworkAttacher: nothing (see bmcHost).
 func (b *bmcHost) AttachNetwork(ctx context.Context, h Host, n NetworkSpec) error { return nil }
@@ -178,6 +204,9 @@ func (b *bmcHost) AttachNetwork(ctx context.Context, h Host, n NetworkSpec) erro
 func (b *bmcHost) StepNote(step string) string {
 	switch step {
 	case StepInstallOS:
+		if b.netInstalls() {
+			return ""
+		}
 		return "not done by metalplane: the server installs its OS from the network boot that follows the power-on (the operator's PXE service)"
 	case StepNetwork:
 		return "not done by metalplane: no switch driver; the server's ports are configured outside"

@@ -163,7 +163,7 @@ func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.I
 		if p.draining.Load() {
 			return errDraining
 		}
-		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d))
+		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d, s.name))
 		detail := "done"
 		if s.name == StepBootDevice {
 			boot := bootOf(in)
@@ -199,7 +199,7 @@ func (w *powerWorker) run(ctx context.Context, args PowerArgs, want metalplane.I
 	if now == metalplane.StatusRecycle && *powered {
 		// Terminated while booting: the recycle bin's power-off may have
 		// run before this power-on, so switch the server off again.
-		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d))
+		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d, StepPowerOff))
 		err := d.SetPower(stepCtx, host, false)
 		cancel()
 		if err != nil {

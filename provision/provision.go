@@ -60,6 +60,10 @@ type Config struct {
 	LoadBalancers LoadBalancerDriver
 	// Driver drives the simulated hosts (driver "sim").
 	Driver Driver
+	// NetInstaller, when set, installs the OS of servers behind a BMC
+	// that have a provisioning MAC (netboot); without it their
+	// install_os step does nothing, as before.
+	NetInstaller NetInstaller
 	// BMCProtocols open the drivers of the hosts with a BMC (hosts.go).
 	BMCProtocols []BMCProtocol
 	// BMCTimeout bounds one call to a BMC, and so each step on a host
@@ -175,6 +179,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	}
 	p := &Provisioner{db: db, driver: riverDriver(db), cfg: cfg,
 		hosts: newHostDrivers(cfg.Driver, cfg.BMCProtocols, BMCConfig{Timeout: cfg.BMCTimeout, PollInterval: cfg.BMCPollInterval, Logger: cfg.Logger})}
+	p.hosts.installer = cfg.NetInstaller
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &worker{p: p})
 	river.AddWorker(workers, &powerWorker{p: p})
@@ -185,6 +190,9 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	river.AddWorker(workers, &eipWorker{p: p})
 	river.AddWorker(workers, &blockIPsWorker{p: p})
 	jobTimeout := time.Duration(len(Steps)+1) * max(cfg.StepTimeout, cfg.BMCTimeout)
+	if cfg.NetInstaller != nil {
+		jobTimeout += cfg.NetInstaller.Timeout()
+	}
 	client, err := river.NewClient(p.driver, &river.Config{
 		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers: workers,
@@ -349,6 +357,11 @@ func failedDriver(err error) string {
 // of the same offer, if there is one (sqlstore.QuarantineHost).
 func (p *Provisioner) fail(ctx context.Context, instanceID string, err error) error {
 	step, driver := failedStep(err), failedDriver(err)
+	var imgErr *ImageError
+	if errors.As(err, &imgErr) {
+		// The image's fault, not the host's: back to stock.
+		return p.db.FailProvisionKeepHost(ctx, instanceID, step, driver, imgErr.Reason)
+	}
 	if step == "" || IsPermanent(err) {
 		return p.db.FailProvision(ctx, instanceID, step, driver, err.Error())
 	}
@@ -417,7 +430,7 @@ func (p *Provisioner) runSteps(ctx context.Context, d Driver, instanceID string,
 		if p.draining.Load() {
 			return false, errDraining
 		}
-		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d))
+		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d, names[i]))
 		began := time.Now()
 		err := call(stepCtx)
 		cancel()
@@ -442,8 +455,14 @@ func (p *Provisioner) runSteps(ctx context.Context, d Driver, instanceID string,
 	return true, nil
 }
 
-// stepTimeout bounds one step of driver d: BMCs get BMCTimeout.
-func (p *Provisioner) stepTimeout(d Driver) time.Duration {
+// stepTimeout bounds one step of driver d: BMCs get BMCTimeout, a
+// network installation its own.
+func (p *Provisioner) stepTimeout(d Driver, step string) time.Duration {
+	if st, ok := d.(stepTimeouter); ok {
+		if t := st.StepTimeout(step); t > 0 {
+			return t
+		}
+	}
 	if _, ok := d.(*bmcHost); ok {
 		return p.cfg.BMCTimeout
 	}
@@ -470,8 +489,9 @@ func installCalls(d Driver, target *sqlstore.ProvisionTarget) []func(context.Con
 		func(ctx context.Context) error { return d.SetBootDevice(ctx, host, BootOverride{Device: BootPXE}) },
 		func(ctx context.Context) error { return d.ConfigureRaid(ctx, host, in.RaidConfig) },
 		func(ctx context.Context) error {
-			return d.InstallOS(ctx, host, InstallSpec{ImageID: in.ImageID, IpxeURL: in.IpxeURL, Hostname: in.Hostname, Partitions: in.Partitions,
-				Password: target.Password, PublicKeys: keys, Nic: in.Nic, UserData: target.UserData})
+			return d.InstallOS(ctx, host, InstallSpec{InstanceID: in.ID, ImageID: in.ImageID, IpxeURL: in.IpxeURL, Hostname: in.Hostname, Partitions: in.Partitions,
+				Password: target.Password, PublicKeys: keys, Nic: in.Nic, UserData: target.UserData,
+				Network: NetworkSpec{PublicIPv4: in.PublicIPv4, PublicIPv6: in.PublicIPv6, PrivateIP: in.PrivateIP, SubnetID: in.SubnetID, BandwidthMbps: in.BandwidthOutMbps}})
 		},
 	}
 }

@@ -190,7 +190,9 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 				UNION ALL
 				SELECT 'instance ' || id, 'still holds its password in ' || status FROM instances WHERE password <> '' AND status NOT IN ($2, $3, $4)
 				UNION ALL
-				SELECT 'host ' || id, 'stores its BMC password in the clear' FROM hosts WHERE bmc_password <> '' AND bmc_password NOT LIKE $1`,
+				SELECT 'host ' || id, 'stores its BMC password in the clear' FROM hosts WHERE bmc_password <> '' AND bmc_password NOT LIKE $1
+				UNION ALL
+				SELECT 'deployment ' || id, 'stores its task in the clear' FROM deployments WHERE task NOT LIKE $1`,
 			args: append([]any{seal.Prefix + "%"}, provisioningStatuses...),
 			say: func(c []string) string {
 				return c[0] + " " + c[1]
@@ -200,6 +202,18 @@ func (db *DB) Audit(ctx context.Context) ([]string, error) {
 	checks = append(checks, eipAuditChecks()...)
 	checks = append(checks, cidrBlockAuditChecks()...)
 	checks = append(checks, loadBalancerAuditChecks...)
+	checks = append(checks, auditCheck{
+		// A network installation in progress (netboot) belongs to an
+		// instance being installed on that host; any other would hand
+		// out a task and metadata nobody asked for.
+		query: `SELECT d.id, d.instance_id, d.host_id, COALESCE(i.status, 'missing'), COALESCE(i.host_id, '') FROM deployments d
+			LEFT JOIN instances i ON i.id = d.instance_id
+			WHERE d.state IN ($1, $2) AND (i.id IS NULL OR i.status NOT IN ($3, $4) OR i.host_id <> d.host_id)`,
+		args: []any{DeployWaiting, DeployBooted, string(metalplane.StatusCreating), string(metalplane.StatusInstalling)},
+		say: func(c []string) string {
+			return fmt.Sprintf("deployment %s of instance %s on host %s is in progress, but the instance is %s on host %q", c[0], c[1], c[2], c[3], c[4])
+		},
+	})
 	withJobs, err := db.hasTable(ctx, db.SQL, "river_job")
 	if err != nil {
 		return nil, err

@@ -481,6 +481,9 @@ type HostAccess struct {
 	Driver         string
 	BMCAddress     string
 	Password       string
+	// MAC is the provisioning NIC's, lower case, "" when not enrolled:
+	// network installation finds the server's iPXE script by it.
+	MAC string
 	// Fingerprint changes whenever the driver, the address or the
 	// password does, so that a cached driver is rebuilt.
 	Fingerprint string
@@ -490,8 +493,8 @@ type HostAccess struct {
 func (db *DB) FindHostAccess(ctx context.Context, hostID string) (*HostAccess, error) {
 	var a HostAccess
 	var sealed string
-	err := db.SQL.QueryRowContext(ctx, `SELECT id, zone_id, instance_type_id, driver, bmc_address, bmc_password FROM hosts WHERE id = $1`, hostID).
-		Scan(&a.ID, &a.ZoneID, &a.InstanceTypeID, &a.Driver, &a.BMCAddress, &sealed)
+	err := db.SQL.QueryRowContext(ctx, `SELECT id, zone_id, instance_type_id, driver, bmc_address, bmc_password, mac FROM hosts WHERE id = $1`, hostID).
+		Scan(&a.ID, &a.ZoneID, &a.InstanceTypeID, &a.Driver, &a.BMCAddress, &sealed, &a.MAC)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("host %q: %w", hostID, ErrNotFound)
 	}
@@ -501,7 +504,7 @@ func (db *DB) FindHostAccess(ctx context.Context, hostID string) (*HostAccess, e
 	if a.Password, err = db.openSecret(sealed, hostPasswordContext(hostID)); err != nil {
 		return nil, fmt.Errorf("host %s: %w", hostID, err)
 	}
-	a.Fingerprint = a.Driver + "\x00" + a.BMCAddress + "\x00" + sealed
+	a.Fingerprint = a.Driver + "\x00" + a.BMCAddress + "\x00" + sealed + "\x00" + a.MAC
 	return &a, nil
 }
 

@@ -165,9 +165,27 @@ func (db *DB) FailProvision(ctx context.Context, instanceID, step, driver, reaso
 	})
 }
 
+// FailProvisionKeepHost ends a provision in CREATE_FAILED as
+// FailProvision does, for a failure the host is not to blame for (a
+// damaged image): the host goes back to stock instead of maintenance.
+func (db *DB) FailProvisionKeepHost(ctx context.Context, instanceID, step, driver, reason string) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		in, err := db.lockLiveInstanceTx(ctx, tx, instanceID)
+		if err != nil || in == nil {
+			return err
+		}
+		return db.failProvisionHostTx(ctx, tx, in, step, driver, reason, HostAvailable)
+	})
+}
+
 // failProvisionTx is FailProvision on an instance whose row the caller
 // has locked; it does nothing unless the instance is PENDING or CREATING.
 func (db *DB) failProvisionTx(ctx context.Context, tx *sql.Tx, in *metalplane.Instance, step, driver, reason string) error {
+	return db.failProvisionHostTx(ctx, tx, in, step, driver, reason, HostMaintenance)
+}
+
+// failProvisionHostTx is failProvisionTx leaving the host in hostState.
+func (db *DB) failProvisionHostTx(ctx context.Context, tx *sql.Tx, in *metalplane.Instance, step, driver, reason, hostState string) error {
 	if in.Status != metalplane.StatusCreating && in.Status != metalplane.StatusPending {
 		return nil
 	}
@@ -177,8 +195,12 @@ func (db *DB) failProvisionTx(ctx context.Context, tx *sql.Tx, in *metalplane.In
 		return err
 	}
 	note := fmt.Sprintf("provision of %s failed at %s: %s", in.ID, step, reason)
+	hostNote := note
+	if hostState == HostAvailable {
+		hostNote = ""
+	}
 	res, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = NULL, note = $2, updated_at = $3 WHERE id = $4 AND instance_id = $5`,
-		HostMaintenance, note, now, in.HostID, in.ID)
+		hostState, hostNote, now, in.HostID, in.ID)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/internal/app"
 	"github.com/metalplane/metalplane/internal/limit"
+	"github.com/metalplane/metalplane/netboot"
 	"github.com/metalplane/metalplane/provision"
 )
 
@@ -105,6 +106,10 @@ type ProvisionFlags struct {
 	BMCTimeout time.Duration
 	// PowerSyncInterval is how often every BMC's power state is read.
 	PowerSyncInterval time.Duration
+	// Netboot is the provisioning listener (docs/hardware.md).
+	Netboot app.NetbootConfig
+	// ImageRefresh is how often images added on the database are read.
+	ImageRefresh time.Duration
 }
 
 // registerProvisionFlags defines the provisioning flags.
@@ -116,6 +121,12 @@ func registerProvisionFlags(fs *flag.FlagSet, p *ProvisionFlags) {
 	fs.DurationVar(&p.PeriodicInterval, "periodic-interval", time.Minute, "how often hourly charges, PREPAID expiries and recycle-bin releases are swept and stranded instances resumed or failed (one process of those on a database does it)")
 	fs.DurationVar(&p.BMCTimeout, "bmc-timeout", provision.DefaultBMCTimeout, "longest one call to a server's BMC may take, power change included, before the step is retried (hosts with an ipmi or redfish driver)")
 	fs.DurationVar(&p.PowerSyncInterval, "power-sync-interval", provision.DefaultPowerSyncInterval, "how often every enrolled host's BMC is asked for its power state, recording drift (0 or negative: never; one process of those on a database does it)")
+	fs.StringVar(&p.Netboot.Listen, "provision-listen", "", "address of the provisioning listener (plain HTTP on the provisioning network: iPXE scripts, deploy ramdisk, images, metadata); empty: servers behind a BMC are not installed over the network")
+	fs.StringVar(&p.Netboot.URL, "provision-url", "", "URL servers reach the provisioning listener by, e.g. http://10.0.0.1:8081 (no port: the listener's; empty: http:// and --provision-listen)")
+	fs.StringVar(&p.Netboot.RamdiskDir, "ramdisk-dir", "", "directory holding the deploy ramdisk's vmlinuz and initrd.gz, from make ramdisk (empty: DATA-DIR/ramdisk)")
+	fs.StringVar(&p.Netboot.KernelArgs, "ramdisk-kernel-args", "console=tty0 console=ttyS0,115200", "extra command line of the deploy kernel")
+	fs.DurationVar(&p.ImageRefresh, "image-refresh-interval", app.DefaultImageRefreshInterval, "how often the images added with admin images add are read from the database (negative: only at start)")
+	fs.DurationVar(&p.Netboot.InstallTimeout, "install-timeout", netboot.DefaultInstallTimeout, "longest a network installation may take, from power-on to the agent's last report, before it is retried")
 }
 
 // AppConfig returns the app configuration of the server.
@@ -144,6 +155,8 @@ func (c *ServeConfig) AppConfig(logger *slog.Logger) app.Config {
 		Edge:                c.Edge,
 		MetricsListen:       c.MetricsListen,
 		ConsoleOperatorTeam: c.ConsoleOperatorTeam,
+		Netboot:             c.Provision.Netboot,
+		ImageRefresh:        c.Provision.ImageRefresh,
 	}
 }
 

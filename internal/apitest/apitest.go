@@ -105,6 +105,10 @@ type Options struct {
 	// serve's connection caps and no rate limits: tests send requests as
 	// fast as the machine allows, and the tests of the limits set them.
 	Edge *app.EdgeLimits
+	// DataDir is the server's data dir; "" = a new temporary one.
+	DataDir string
+	// Netboot starts the provisioning listener (docs/hardware.md).
+	Netboot app.NetbootConfig
 	// SkipAudit skips the consistency audit after the test, for tests
 	// that put the database into states no request could (e.g. a status
 	// forced in SQL).
@@ -144,13 +148,16 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 		edge = *o.Edge
 	}
 	ctx := context.Background()
-	dataDir := t.TempDir()
+	dataDir := o.DataDir
+	if dataDir == "" {
+		dataDir = t.TempDir()
+	}
 	a, err := app.Open(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: dataDir, Database: dsn, CatalogPath: o.CatalogPath, SecretKeyFile: o.SecretKeyFile,
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
 		PeriodicInterval: periodic, PowerSyncInterval: powerSync, BMCTimeout: o.BMCTimeout, BMCPollInterval: o.BMCPollInterval,
 		MaxAttempts: o.MaxAttempts, RetryBase: o.RetryBase,
-		Edge: edge, ConsoleOperatorTeam: o.ConsoleOperatorTeam,
+		Edge: edge, ConsoleOperatorTeam: o.ConsoleOperatorTeam, Netboot: o.Netboot,
 	})
 	if err != nil {
 		t.Fatalf("open metalplane: %v", err)

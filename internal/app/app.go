@@ -84,6 +84,12 @@ type Config struct {
 	// ConsoleOperatorTeam names the team whose admin keys see the
 	// console's operator pages; "" = nobody (docs/console.md).
 	ConsoleOperatorTeam string
+	// Netboot is the provisioning listener (netboot.go).
+	Netboot NetbootConfig
+	// ImageRefresh is how often the images added on the database
+	// are read (images.go); 0 = DefaultImageRefreshInterval, negative =
+	// only at start.
+	ImageRefresh time.Duration
 }
 
 // EdgeLimits bound what clients can take from the server.
@@ -132,6 +138,11 @@ type App struct {
 	// Metrics feeds /metrics; nil unless Config.MetricsListen is set.
 	Metrics       *metrics.Metrics
 	metricsServer *metricsServer
+	// The provisioning listener (netboot.go), nil without.
+	netboot       *http.Server
+	netbootLn     net.Listener
+	netbootURL    string
+	netbootServed chan error
 }
 
 // Open opens the database, migrates it, loads and syncs the catalog and
@@ -209,6 +220,9 @@ func (a *App) setup(ctx context.Context) error {
 	if err := a.syncCatalogHosts(ctx, cat); err != nil {
 		return err
 	}
+	if err := a.refreshImages(ctx); err != nil {
+		return fmt.Errorf("read the images added on the database: %w", err)
+	}
 	if err := a.bootstrap(ctx); err != nil {
 		return fmt.Errorf("create demo team: %w", err)
 	}
@@ -242,6 +256,7 @@ func (a *App) setup(ctx context.Context) error {
 		ObserveStepFunc:     observeStep,
 		// Load balancers are state only here: the sim driver records.
 		LoadBalancers: &sim.LoadBalancers{},
+		NetInstaller:  a.netInstaller(),
 	})
 	if err != nil {
 		return err
@@ -407,6 +422,14 @@ func (a *App) Start(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := a.startNetboot(); err != nil {
+		ln.Close()
+		if a.metricsServer != nil {
+			a.metricsServer.close(ctx)
+			a.metricsServer = nil
+		}
+		return err
+	}
 	if !a.Config.NoWorkers {
 		if err := a.Provisioner.Start(ctx); err != nil {
 			ln.Close()
@@ -421,6 +444,7 @@ func (a *App) Start(ctx context.Context) error {
 	go func() { a.served <- a.http.Serve(ln) }()
 	a.stopPurge = make(chan struct{})
 	go a.purgeReplays(a.stopPurge)
+	go a.refreshImagesEvery(a.stopPurge)
 	a.ready.Store(true)
 	return nil
 }
@@ -455,6 +479,9 @@ func (a *App) Close(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := a.closeNetboot(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("close the provisioning listener: %w", err))
+	}
 	if a.workersStarted {
 		if err := a.Provisioner.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop workers: %w", err))
@@ -467,16 +494,23 @@ func (a *App) Close(ctx context.Context) error {
 // purgeReplays forgets stored answers of signed requests once their
 // signatures have expired; running it on every replica is harmless.
 func (a *App) purgeReplays(stop chan struct{}) {
-	t := time.NewTicker(time.Minute)
+	every(stop, time.Minute, func() {
+		if err := a.DB.PurgeReplays(context.Background()); err != nil {
+			a.Config.Logger.Warn("purge replays", "err", err)
+		}
+	})
+}
+
+// every runs fn every interval until stop is closed.
+func every(stop chan struct{}, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
-			if err := a.DB.PurgeReplays(context.Background()); err != nil {
-				a.Config.Logger.Warn("purge replays", "err", err)
-			}
+			fn()
 		}
 	}
 }

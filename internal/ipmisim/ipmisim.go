@@ -51,6 +51,11 @@ type Options struct {
 	// IgnoreSoftOff makes the server ignore a soft shutdown, like an OS
 	// that does not handle the ACPI power button.
 	IgnoreSoftOff bool
+	// PowerOnCommand, when set, makes the server a real (virtual)
+	// machine: power on runs this executable with the boot device
+	// ("pxe" or another) as its argument, in the background, and the
+	// power is on while that process lives (vm.go).
+	PowerOnCommand string
 }
 
 // Sim is one running ipmi_sim.
@@ -60,6 +65,7 @@ type Sim struct {
 	User     string
 	Password string
 	dir      string
+	vm       bool
 	cmd      *exec.Cmd
 	exited   chan struct{}
 }
@@ -82,7 +88,11 @@ func Start(t testing.TB, opts Options) *Sim {
 		}
 	}
 	hook := filepath.Join(dir, "chassis.sh")
-	if err := os.WriteFile(hook, []byte(hookScript(opts)), 0o755); err != nil {
+	script := hookScript(opts)
+	if opts.PowerOnCommand != "" {
+		script = vmHookScript(opts.PowerOnCommand)
+	}
+	if err := os.WriteFile(hook, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	emu := filepath.Join(dir, "bmc.emu")
@@ -91,7 +101,7 @@ func Start(t testing.TB, opts Options) *Sim {
 	}
 	buf := make([]byte, 6)
 	rand.Read(buf)
-	s := &Sim{Host: "127.0.0.1", User: "admin", Password: "pw" + hex.EncodeToString(buf), dir: dir}
+	s := &Sim{Host: "127.0.0.1", User: "admin", Password: "pw" + hex.EncodeToString(buf), dir: dir, vm: opts.PowerOnCommand != ""}
 	// The free port is found by binding and closing it, so another process
 	// may take it before ipmi_sim does: try a few ports.
 	var lastErr error
@@ -182,6 +192,7 @@ func (s *Sim) Kill() {
 	}
 	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	<-s.exited
+	s.killVM()
 }
 
 // Freeze stops the simulator without killing it (SIGSTOP): a BMC that no
@@ -194,6 +205,9 @@ func (s *Sim) Thaw() { s.cmd.Process.Signal(syscall.SIGCONT) }
 // Power reports the server's power as the hook recorded it.
 func (s *Sim) Power(t testing.TB) bool {
 	t.Helper()
+	if s.vm {
+		return s.VMPID(t) != 0
+	}
 	return s.state(t, "power", "0") == "1"
 }
 
