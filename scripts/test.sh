@@ -102,5 +102,5 @@ fi
 # Repeat the warnings after the test output, where they will be seen.
 trap 'if [ -n "${pg_missing:-}" ]; then pg_warning; fi; if [ -n "$hw_missing" ]; then hw_warning; fi' EXIT
 
-echo "==> go test -race -count=1 -timeout 30m ./... $*"
-go test -race -count=1 -timeout 30m ./... "$@"
+echo "==> go test -race -count=1 -timeout 60m ./... $*"
+go test -race -count=1 -timeout 60m ./... "$@"
