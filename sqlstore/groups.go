@@ -47,6 +47,9 @@ var resourceGroupMembers = []struct{ what, query string }{
 	{"instances", `SELECT COUNT(*) FROM instances WHERE resource_group_id = $1 AND released = false`},
 	{"subnets", `SELECT COUNT(*) FROM subnets WHERE resource_group_id = $1`},
 	{"VPCs", `SELECT COUNT(*) FROM vpcs WHERE resource_group_id = $1`},
+	{"elastic or DDoS-protected IPs", `SELECT COUNT(*) FROM eips WHERE resource_group_id = $1 AND released = false`},
+	{"CIDR blocks", `SELECT COUNT(*) FROM cidr_blocks WHERE resource_group_id = $1 AND released = false`},
+	{"load balancers", `SELECT COUNT(*) FROM load_balancers WHERE resource_group_id = $1 AND released = false`},
 }
 
 // DeleteResourceGroup deletes one of the team's groups. It refuses the
