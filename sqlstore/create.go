@@ -174,7 +174,19 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	// for its whole transaction. The checks below give the documented
 	// order of refusals (quota, stock, balance); the locked re-check at the
 	// end decides between purchases that race.
+	// Except on PostgreSQL for now: CreateIpv4Block locks the team and
+	// then waits for pool addresses, which a purchase holding its picked
+	// addresses and waiting for the team's row at its end deadlocked with
+	// (TestCidrBlocksContendWithInstances). Until every action takes the
+	// team last, a purchase locks it first, as before (FOR NO KEY UPDATE,
+	// which the new rows' foreign keys do not conflict with).
 	team, err := db.readTeamTx(ctx, tx, plan.TeamID)
+	if db.Dialect == Postgres {
+		team, err = scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1 FOR NO KEY UPDATE`, plan.TeamID))
+		if errors.Is(err, sql.ErrNoRows) {
+			err = fmt.Errorf("team %q: %w", plan.TeamID, ErrNotFound)
+		}
+	}
 	if err != nil {
 		return err
 	}
