@@ -114,9 +114,8 @@ func asAPIError(err error, target **httpapi.APIError) bool {
 // TestConcurrentCreatesKeepQuotaBalanceAndVouchers races purchases of one
 // team for its last instances of quota, its last money and its last POC
 // vouchers: exactly as many succeed as each allows, the rest get the
-// documented refusal, and the audit is clean. On PostgreSQL the team's row
-// is locked only at the end of a purchase (sqlstore/create.go), so this is
-// what proves the late lock still decides every race.
+// documented refusal, and the audit is clean. Whatever order the purchase
+// takes its locks in (sqlstore/create.go), this is what must keep holding.
 func TestConcurrentCreatesKeepQuotaBalanceAndVouchers(t *testing.T) {
 	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
 		ctx := context.Background()

@@ -168,25 +168,14 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 			return err
 		}
 	}
-	// The team row is read without a lock here and locked only at the end
-	// (lockTeamForPurchaseTx): on PostgreSQL, where purchases run in
-	// parallel, a lock taken now would serialise every purchase of a team
-	// for its whole transaction. The checks below give the documented
-	// order of refusals (quota, stock, balance); the locked re-check at the
-	// end decides between purchases that race.
-	// Except on PostgreSQL for now: CreateIpv4Block locks the team and
-	// then waits for pool addresses, which a purchase holding its picked
-	// addresses and waiting for the team's row at its end deadlocked with
-	// (TestCidrBlocksContendWithInstances). Until every action takes the
-	// team last, a purchase locks it first, as before (FOR NO KEY UPDATE,
-	// which the new rows' foreign keys do not conflict with).
-	team, err := db.readTeamTx(ctx, tx, plan.TeamID)
-	if db.Dialect == Postgres {
-		team, err = scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1 FOR NO KEY UPDATE`, plan.TeamID))
-		if errors.Is(err, sql.ErrNoRows) {
-			err = fmt.Errorf("team %q: %w", plan.TeamID, ErrNotFound)
-		}
-	}
+	// The team's row decides between purchases that race for its quota,
+	// money and vouchers. SQLite's one writer serialises them already; on
+	// PostgreSQL the row is locked here and held to the commit. NO KEY
+	// UPDATE: the rows inserted below hold KEY SHARE locks on the team
+	// (their foreign keys), which FOR UPDATE would conflict with. Locking it
+	// last instead (tried, docs/performance.md) deadlocked with
+	// CreateIpv4Block, which locks the team and then pool addresses.
+	team, err := db.lockTeamForPurchaseTx(ctx, tx, plan.TeamID)
 	if err != nil {
 		return err
 	}
@@ -324,26 +313,6 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 			return fmt.Errorf("enqueue provisioning: %w", err)
 		}
 	}
-	// Money and the team's counters last, under the team's lock, which is
-	// then held only until the commit.
-	if db.Dialect == Postgres {
-		// NO KEY UPDATE: the rows inserted above hold KEY SHARE locks on
-		// the team (their foreign keys), which FOR UPDATE would wait for
-		// in every concurrent purchase at once, a deadlock. The count
-		// (migration 0029) holds the committed purchases; this one's
-		// instances are added to it when it commits.
-		var live int
-		team, err = scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+`, live_instances FROM teams WHERE id = $1 FOR NO KEY UPDATE`, plan.TeamID), &live)
-		if err != nil {
-			return fmt.Errorf("lock team %s: %w", plan.TeamID, err)
-		}
-		if err := checkQuota(team, live, plan.Amount); err != nil {
-			return err
-		}
-		if err := checkBalance(team, plan.ChargeType, total); err != nil {
-			return err
-		}
-	}
 	if total > 0 {
 		if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: team.ID, Amount: -total, Kind: metalplane.LedgerPrepaidCharge,
 			OrderNumber: result.OrderNumber, Note: fmt.Sprintf("%d × %s in %s for %d months", plan.Amount, plan.Type.ID, plan.Zone.ID, plan.Period)}); err != nil {
@@ -364,9 +333,14 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	return nil
 }
 
-// readTeamTx reads the team without locking it.
-func (db *DB) readTeamTx(ctx context.Context, tx queryer, id string) (*metalplane.Team, error) {
-	t, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`, id))
+// lockTeamForPurchaseTx reads the team, locked until the commit on
+// PostgreSQL.
+func (db *DB) lockTeamForPurchaseTx(ctx context.Context, tx queryer, id string) (*metalplane.Team, error) {
+	lock := ""
+	if db.Dialect == Postgres {
+		lock = " FOR NO KEY UPDATE"
+	}
+	t, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`+lock, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("team %q: %w", id, ErrNotFound)
 	}
@@ -379,10 +353,6 @@ func (db *DB) checkQuotaTx(ctx context.Context, tx queryer, team *metalplane.Tea
 	if err := tx.QueryRowContext(ctx, db.liveInstancesQuery(), team.ID, false).Scan(&live); err != nil {
 		return fmt.Errorf("count instances: %w", err)
 	}
-	return checkQuota(team, live, amount)
-}
-
-func checkQuota(team *metalplane.Team, live, amount int) error {
 	if live+amount > team.InstanceQuota {
 		return metalplane.Errorf("OPERATION_DENIED_INSTANCE_QUOTA_EXCEED", "The team has %d of %d instances; %d more would exceed the quota.", live, team.InstanceQuota, amount)
 	}
