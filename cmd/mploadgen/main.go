@@ -1,5 +1,6 @@
-// Command mploadgen loads a running metalplane with CreateInstances and
-// reports throughput, errors by code and latency:
+// Command mploadgen loads a running metalplane with CreateInstances (or
+// DescribeInstances, --action) and reports throughput, errors by code and
+// latency:
 //
 //	go run ./cmd/mploadgen --endpoint http://127.0.0.1:8080 --data-dir ./metalplane-data \
 //	    --duration 10s --concurrency 16 --amount 1 --zone SEL-A --type M6C
@@ -26,6 +27,12 @@
 //	    --duration 20s --concurrency 4 --rate 50 --slow-clients 400 --slow-source 127.0.0.2 \
 //	    --server-pid $(pgrep -x metalplane)
 //
+// For the rows of issue 15 (scripts/perf-round3.sh runs them all):
+// --endpoint takes a comma-separated list of replicas, --fill N buys N
+// instances first, --until-running waits for the instances bought to be
+// RUNNING, --await-healthz times a start-up and --noop-listen serves the
+// no-op ceiling (signature check only).
+//
 // See docs/performance.md.
 package main
 
@@ -37,7 +44,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -66,7 +72,9 @@ func main() {
 
 // config is what the flags say.
 type config struct {
-	Endpoint           string
+	Endpoint string
+	// Endpoints is Endpoint split at commas: replicas sent to in turn.
+	Endpoints          []string
 	DataDir            string
 	Duration           time.Duration
 	Requests           int
@@ -100,13 +108,28 @@ type config struct {
 	// SlowOnly makes this process the slow clients of another mploadgen
 	// (slow.go): it runs them until its standard input closes.
 	SlowOnly bool
+	// Action is the action sent, with Describe's page and filters
+	// (actions.go).
+	Action   string
+	Describe describeFlags
+	// Fill instances are bought before the run (fill.go).
+	Fill int
+	// UntilRunning waits for the instances bought to settle (running.go).
+	UntilRunning   bool
+	RunningTimeout time.Duration
+	PollInterval   time.Duration
+	// NoopListen makes this process the no-op server (noop.go).
+	NoopListen string
+	// AwaitHealthz makes this process time a start-up (healthz.go).
+	AwaitHealthz  time.Duration
+	SinceUnixNano int64
 }
 
 func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	var c config
 	fs := flag.NewFlagSet("mploadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.Endpoint, "endpoint", "http://127.0.0.1:8080", "server URL: scheme, host and port")
+	fs.StringVar(&c.Endpoint, "endpoint", "http://127.0.0.1:8080", "server URL: scheme, host and port; a comma-separated list sends to each in turn (replicas)")
 	fs.StringVar(&c.DataDir, "data-dir", "./metalplane-data", "data dir whose credentials file holds the key (without METALPLANE_ACCESS_KEY_ID/SECRET)")
 	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to send requests")
 	fs.IntVar(&c.Requests, "requests", 0, "stop after this many requests (0: run for --duration)")
@@ -131,7 +154,18 @@ func parseConfig(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.SlowSettle, "slow-settle", 3*time.Second, "time the slow clients run before the callers start beside them")
 	fs.BoolVar(&c.SlowOnly, "slow-only", false, "run only the slow clients, until standard input closes (mploadgen starts itself so for --slow-clients)")
 	fs.IntVar(&c.ServerPID, "server-pid", 0, "PID of the metalplane serve process, whose VmRSS is read from /proc (e.g. $(pgrep -x metalplane))")
+	registerActionFlags(fs, &c)
+	registerNoopFlags(fs, &c)
+	registerHealthzFlags(fs, &c)
 	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	endpoints, err := parseEndpoints(c.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	c.Endpoints = endpoints
+	if err := checkActionFlags(&c); err != nil {
 		return nil, err
 	}
 	switch {
@@ -181,9 +215,10 @@ func credentials(getenv func(string) string, dataDir string) (id, secret string,
 
 // result is what one worker saw.
 type result struct {
-	latencies []time.Duration
-	ok        int
-	errs      map[string]int
+	latencies   []time.Duration
+	ok          int
+	errs        map[string]int
+	instanceIDs []string
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -201,20 +236,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if c.SlowOnly {
 		return runSlowOnly(ctx, c, stdout)
 	}
+	if c.AwaitHealthz > 0 {
+		return awaitHealthz(ctx, c, stdout)
+	}
 	id, secret, err := credentials(getenv, c.DataDir)
 	if err != nil {
 		return err
 	}
-	// http.DefaultTransport keeps two idle connections per host; the other
-	// workers would pay a TCP handshake per request.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = c.Concurrency
+	if c.NoopListen != "" {
+		return serveNoop(ctx, c.NoopListen, id, secret, stderr, nil)
+	}
+	clients, tr := newClients(c, id, secret)
 	defer tr.CloseIdleConnections()
-	client := &httpapi.Client{Endpoint: c.Endpoint, Service: "bmc", Version: httpapi.BMCVersion2026,
-		AccessKeyID: id, AccessKeySecret: secret, HTTPClient: &http.Client{Transport: tr}}
 
-	fmt.Fprintf(stderr, "mploadgen: CreateInstances amount=%d %s/%s to %s, %d in flight, names %s-N\n",
-		c.Amount, c.Zone, c.InstanceType, c.Endpoint, c.Concurrency, c.NamePrefix)
+	if c.Action == actionDescribe {
+		fmt.Fprintf(stderr, "mploadgen: DescribeInstances pageSize=%d pageNum=%d to %s, %d in flight\n",
+			c.Describe.PageSize, c.Describe.PageNum, c.Endpoint, c.Concurrency)
+	} else {
+		fmt.Fprintf(stderr, "mploadgen: CreateInstances amount=%d %s/%s to %s, %d in flight, names %s-N\n",
+			c.Amount, c.Zone, c.InstanceType, c.Endpoint, c.Concurrency, c.NamePrefix)
+	}
+	if c.Fill > 0 {
+		if err := fill(ctx, c, clients, stdout); err != nil {
+			return err
+		}
+	}
 	var rss *rssSampler
 	if c.ServerPID > 0 {
 		rss = &rssSampler{pid: c.ServerPID}
@@ -232,13 +278,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	var seq atomic.Int64
 	if c.SlowClients == 0 {
-		callers(ctx, c, client, &seq).report(stdout, c)
+		p := callers(ctx, c, clients, &seq)
+		p.report(stdout, c)
 		reportRSS(stdout, rss, "during the run")
+		if c.UntilRunning {
+			d, counts, err := untilRunning(ctx, c, clients, p.instanceIDs, p.start)
+			if err != nil {
+				return err
+			}
+			reportRunning(stdout, d, counts, len(p.instanceIDs))
+		}
 		return nil
 	}
 
 	fmt.Fprintln(stdout, "== signed callers alone")
-	alone := callers(ctx, c, client, &seq)
+	alone := callers(ctx, c, clients, &seq)
 	alone.report(stdout, c)
 	reportRSS(stdout, rss, "while the callers ran alone")
 
@@ -250,7 +304,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sleep(ctx, c.SlowSettle)
 	reportRSS(stdout, rss, "while the slow clients settled")
 	fmt.Fprintf(stdout, "== signed callers beside %d slow clients\n", c.SlowClients)
-	beside := callers(ctx, c, client, &seq)
+	beside := callers(ctx, c, clients, &seq)
 	beside.report(stdout, c)
 	reportRSS(stdout, rss, "while the callers ran beside the slow clients")
 	report, err := slow.stop()
@@ -271,15 +325,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // phase is one run of the signed callers.
 type phase struct {
+	start     time.Time
 	elapsed   time.Duration
 	latencies []time.Duration // sorted
 	ok        int
 	errs      map[string]int
+	// instanceIDs are the instances bought, for --until-running.
+	instanceIDs []string
 }
 
 // callers runs c.Concurrency signed callers for c.Duration (or
 // c.Requests requests), paced to c.Rate when set.
-func callers(ctx context.Context, c *config, client *httpapi.Client, seq *atomic.Int64) phase {
+func callers(ctx context.Context, c *config, clients []*httpapi.Client, seq *atomic.Int64) phase {
 	var budget atomic.Int64
 	budget.Store(int64(c.Requests))
 	if c.Requests == 0 {
@@ -297,12 +354,13 @@ func callers(ctx context.Context, c *config, client *httpapi.Client, seq *atomic
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range results {
-		wg.Go(func() { results[w] = worker(ctx, c, client, seq, &budget, pace) })
+		wg.Go(func() { results[w] = worker(ctx, c, clients, seq, &budget, pace) })
 	}
 	wg.Wait()
-	p := phase{elapsed: time.Since(start), errs: map[string]int{}}
+	p := phase{start: start, elapsed: time.Since(start), errs: map[string]int{}}
 	for _, r := range results {
 		p.latencies = append(p.latencies, r.latencies...)
+		p.instanceIDs = append(p.instanceIDs, r.instanceIDs...)
 		p.ok += r.ok
 		for code, n := range r.errs {
 			p.errs[code] += n
@@ -336,7 +394,7 @@ func mb(kib int64) float64 { return float64(kib) / 1024 }
 
 // worker sends requests until the context ends or the request budget is
 // spent. A request cut short by the end of the run is not counted.
-func worker(ctx context.Context, c *config, client *httpapi.Client, seq, budget *atomic.Int64, pace <-chan time.Time) result {
+func worker(ctx context.Context, c *config, clients []*httpapi.Client, seq, budget *atomic.Int64, pace <-chan time.Time) result {
 	r := result{errs: map[string]int{}}
 	for ctx.Err() == nil {
 		if c.Requests > 0 && budget.Add(-1) < 0 {
@@ -350,21 +408,12 @@ func worker(ctx context.Context, c *config, client *httpapi.Client, seq, budget 
 			}
 		}
 		n := seq.Add(1)
-		name := fmt.Sprintf("%s-%d", c.NamePrefix, n)
-		if c.Amount > 1 {
-			name += "-[1,3]"
-		}
-		req := map[string]any{
-			"zoneId": c.Zone, "instanceTypeId": c.InstanceType, "instanceChargeType": c.ChargeType,
-			"internetChargeType": c.InternetChargeType, "amount": c.Amount, "instanceName": name,
-			"enablePrimaryIPv6": c.IPv6,
-		}
-		if c.ChargeType == "PREPAID" {
-			req["instanceChargePrepaid"] = map[string]any{"period": 1}
+		var out struct {
+			InstanceIDSet []string `json:"instanceIdSet"`
 		}
 		callCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 		t0 := time.Now()
-		err := client.Call(callCtx, "CreateInstances", req, nil)
+		err := clients[n%int64(len(clients))].Call(callCtx, c.Action, c.requestBody(n), &out)
 		d := time.Since(t0)
 		cancel()
 		if err != nil && ctx.Err() != nil {
@@ -375,6 +424,7 @@ func worker(ctx context.Context, c *config, client *httpapi.Client, seq, budget 
 		switch {
 		case err == nil:
 			r.ok++
+			r.instanceIDs = append(r.instanceIDs, out.InstanceIDSet...)
 		case errors.As(err, &apiErr):
 			r.errs[string(apiErr.Code)]++
 		case errors.Is(err, httpapi.ErrMalformedResponse):
@@ -395,7 +445,9 @@ func report(w io.Writer, c *config, elapsed time.Duration, lat []time.Duration, 
 	fmt.Fprintf(w, "duration      %.2f s\n", secs)
 	fmt.Fprintf(w, "requests      %d (%d ok, %d failed)\n", len(lat), ok, failed)
 	fmt.Fprintf(w, "requests/s    %.1f (ok: %.1f)\n", float64(len(lat))/secs, float64(ok)/secs)
-	fmt.Fprintf(w, "instances/s   %.1f\n", float64(ok*c.Amount)/secs)
+	if c.Action == actionCreate {
+		fmt.Fprintf(w, "instances/s   %.1f\n", float64(ok*c.Amount)/secs)
+	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		fmt.Fprintf(w, "latency       p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",

@@ -47,7 +47,7 @@ func startSlowProcess(c *config, stderr io.Writer) (*slowProcess, error) {
 		return nil, err
 	}
 	p := &slowProcess{}
-	p.cmd = exec.Command(self, "--slow-only", "--endpoint", c.Endpoint,
+	p.cmd = exec.Command(self, "--slow-only", "--endpoint", c.Endpoints[0],
 		"--slow-clients", strconv.Itoa(c.SlowClients), "--slow-body", strconv.Itoa(c.SlowBody), "--slow-headers", strconv.Itoa(c.SlowHeaders),
 		"--slow-rate", strconv.Itoa(c.SlowRate), "--slow-source", c.SlowSource,
 		"--slow-reconnect", c.SlowReconnect.String())
@@ -134,7 +134,7 @@ func (s *slowStats) add(answer string, hold time.Duration, sent int64) {
 // the server answers or hangs up, then connects again. With c.SlowHeaders
 // they send that many bytes of headers instead and never end them.
 func runSlowClients(ctx context.Context, c *config, stats *slowStats) (wait func(), err error) {
-	u, err := url.Parse(c.Endpoint)
+	u, err := url.Parse(c.Endpoints[0])
 	if err != nil || u.Scheme != "http" {
 		return nil, fmt.Errorf("--slow-clients needs an http:// endpoint, got %q", c.Endpoint)
 	}
