@@ -40,8 +40,8 @@ func checkActionFlags(c *config) error {
 	switch {
 	case c.Action != actionCreate && c.Action != actionDescribe:
 		return fmt.Errorf("--action must be %s or %s", actionCreate, actionDescribe)
-	case c.Action == actionDescribe && c.UntilRunning:
-		return errors.New("--until-running needs --action " + actionCreate)
+	case c.UntilRunning && (c.Action != actionCreate || c.SlowClients > 0):
+		return errors.New("--until-running needs --action " + actionCreate + " and no --slow-clients")
 	case c.Describe.PageSize < 1 || c.Describe.PageNum < 1:
 		return errors.New("--page-size and --page-num must be positive")
 	case c.Fill < 0 || c.PollInterval < 0:
