@@ -180,6 +180,8 @@ rate_figure() {
 		/^latency/ {p50 = $3; p99 = $6; sub(/,/, "", p99)}
 		END {printf "%s ok/s%s, p50 %s ms, p99 %s ms, %s failed", ok, (inst != "" && inst != ok ? " (" inst " instances/s)" : ""), p50, p99, failed}' <<<"$out"
 }
+# ok_rate is the successful requests per second of the run in $out.
+ok_rate() { awk '/^requests\/s/ {sub(/\)/, "", $4); print $4}' <<<"$out"; }
 running_figure() { sed -n 's/^until RUNNING \([0-9.]*\) s.*(\(.*\))$/\1 s (\2)/p' <<<"$out"; }
 
 # template BACKEND makes, once, the data dir (and database) every row of
@@ -222,9 +224,7 @@ create_row() {
 	local l
 	l=$(load)
 	loadgen --endpoint "$URL_A" --data-dir "$dir" --duration "$DURATION" --concurrency 16 --amount 1
-	local ok
-	ok=$(awk '/^requests\/s/ {sub(/\)/, "", $4); print $4}' <<<"$out")
-	row "$name" "$(rate_figure)$(of_noop "$ok")" "$l" "$serve_cmd; $load_cmd"
+	row "$name" "$(rate_figure)$(of_noop "$(ok_rate)")" "$l" "$serve_cmd; $load_cmd"
 	stop "$server"
 }
 
@@ -262,7 +262,7 @@ row_noop() {
 	local l
 	l=$(load)
 	loadgen --endpoint "http://$NOOP_ADDR" --duration "$DURATION" --concurrency 16 --amount 1
-	noop_rate=$(awk '/^requests\/s/ {sub(/\)/, "", $4); print $4}' <<<"$out")
+	noop_rate=$(ok_rate)
 	row noop "$(rate_figure)" "$l" "mploadgen ${args[*]} & $load_cmd"
 	stop "$noop"
 }
@@ -352,7 +352,7 @@ for r in "${rows[@]}"; do
 		serve "$URL_A" "$dir" "$dsn" --catalog "$WORK/bench.yaml"
 		l=$(load)
 		loadgen --endpoint "$URL_A,$URL_B" --data-dir "$dir" --duration "$DURATION" --concurrency 16 --amount 1
-		row "$r" "$(rate_figure)" "$l" "$cmds$serve_cmd; $load_cmd"
+		row "$r" "$(rate_figure)$(of_noop "$(ok_rate)")" "$l" "$cmds$serve_cmd; $load_cmd"
 		stop "$server"
 		stop "$other"
 		;;
