@@ -195,34 +195,49 @@ func (db *DB) addLedgerOnceTx(ctx context.Context, tx queryer, e metalplane.Ledg
 	if err := metalplane.CheckLedgerSign(e); err != nil {
 		return false, fmt.Errorf("ledger row for team %s: %w", e.TeamID, err)
 	}
-	var key any
-	if dedupeKey != "" {
-		key = dedupeKey
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO ledger (team_id, amount, kind, order_number, instance_id, dedupe_key, note, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
-		e.TeamID, int64(e.Amount), e.Kind, nullString(e.OrderNumber), nullString(e.InstanceID), key, e.Note, db.Now().Unix())
+	insert, update := ledgerWrites(e, dedupeKey, db.Now().Unix())
+	res, err := tx.ExecContext(ctx, insert.query, insert.args...)
 	if err != nil {
-		return false, fmt.Errorf("insert ledger row: %w", err)
+		return false, fmt.Errorf("%s: %w", insert.what, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return false, nil
 	}
-	// The balance must stay a Money: the bound is computed here, where it
-	// cannot wrap, and compared in SQL before adding, since an overflowing
-	// sum is an error on PostgreSQL and a float on SQLite.
+	res, err = tx.ExecContext(ctx, update.query, update.args...)
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", update.what, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, errBalanceRange(e, n, err)
+	}
+	return true, nil
+}
+
+// ledgerWrites returns the two statements of a ledger row: the row, which
+// affects nothing when dedupeKey exists already, and the move of the cached
+// balance, which affects nothing when the balance would leave the range of
+// an amount (errBalanceRange).
+func ledgerWrites(e metalplane.LedgerEntry, dedupeKey string, createdAt int64) (insert, update statement) {
+	var key any
+	if dedupeKey != "" {
+		key = dedupeKey
+	}
+	insert = statement{"insert ledger row", `INSERT INTO ledger (team_id, amount, kind, order_number, instance_id, dedupe_key, note, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (dedupe_key) DO NOTHING`,
+		[]any{e.TeamID, int64(e.Amount), e.Kind, nullString(e.OrderNumber), nullString(e.InstanceID), key, e.Note, createdAt}}
+	// The bound is computed here, where it cannot wrap, and compared in
+	// SQL before adding, since an overflowing sum is an error on
+	// PostgreSQL and a float on SQLite.
 	q, bound := `UPDATE teams SET balance = balance + $1 WHERE id = $2 AND balance <= $3`, math.MaxInt64-int64(e.Amount)
 	if e.Amount < 0 {
 		q, bound = `UPDATE teams SET balance = balance + $1 WHERE id = $2 AND balance >= $3`, math.MinInt64-int64(e.Amount)
 	}
-	res, err = tx.ExecContext(ctx, q, int64(e.Amount), e.TeamID, bound)
-	if err != nil {
-		return false, fmt.Errorf("update balance: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return false, fmt.Errorf("update balance of team %s by %s: the balance would leave the range of an amount (%d rows, %v)", e.TeamID, e.Amount, n, err)
-	}
-	return true, nil
+	update = statement{"update balance", q, []any{int64(e.Amount), e.TeamID, bound}}
+	return insert, update
+}
+
+func errBalanceRange(e metalplane.LedgerEntry, n int64, err error) error {
+	return fmt.Errorf("update balance of team %s by %s: the balance would leave the range of an amount (%d rows, %v)", e.TeamID, e.Amount, n, err)
 }
 
 func nullString(s string) any {

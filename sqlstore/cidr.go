@@ -55,7 +55,15 @@ func (db *DB) CreateCidrBlocks(ctx context.Context, in CidrBlocksCreate) ([]*met
 	var out []*metalplane.CidrBlock
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		out = nil
-		team, err := db.findTeamTx(ctx, tx, in.TeamID)
+		// The team's row is read here without a lock and locked after
+		// the carving: purchases on PostgreSQL hold the pool addresses
+		// they picked and then lock the team (create_pg.go), so a block
+		// that locked the team first and then waited for one of those
+		// addresses would deadlock with them.
+		team, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`, in.TeamID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("team %q: %w", in.TeamID, ErrNotFound)
+		}
 		if err != nil {
 			return err
 		}
@@ -93,6 +101,9 @@ func (db *DB) CreateCidrBlocks(ctx context.Context, in CidrBlocksCreate) ([]*met
 		total, ok := in.PeriodPrice.Times(int64(len(in.IDs)))
 		if !ok {
 			return metalplane.Errorf("INVALID_PARAMETER", "The order total is out of range.")
+		}
+		if team, err = db.findTeamTx(ctx, tx, in.TeamID); err != nil {
+			return err
 		}
 		if in.ChargeType != metalplane.ChargeTypePrepaid {
 			total = 0

@@ -144,18 +144,18 @@ func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, 
 		return nil, err
 	}
 	if claim != nil {
-		// inTx writes it first.
+		// The purchase's first statement writes it.
 		claim.Response = response
 	}
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		return db.createTx(ctx, tx, plan, result, nil, response, enqueue)
-	})
-	if err != nil {
+	if err := db.createPipelined(ctx, plan, result, claim, enqueue); err != nil {
 		return nil, err
 	}
 	return result, nil
 }
 
+// createTx runs a purchase one statement at a time: SQLite's group
+// committer runs it for each purchase of a batch on the one writer, which
+// serialises purchases already. (PostgreSQL: createPipelined.)
 func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.CreatePlan, result *CreateResult, replay *Replay, response []byte, enqueue EnqueueFunc) error {
 	// Every statement goes through the prepared-statement cache; River's
 	// job insert needs the plain transaction.
@@ -169,12 +169,7 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		}
 	}
 	// The team's row decides between purchases that race for its quota,
-	// money and vouchers. SQLite's one writer serialises them already; on
-	// PostgreSQL the row is locked here and held to the commit. NO KEY
-	// UPDATE: the rows inserted below hold KEY SHARE locks on the team
-	// (their foreign keys), which FOR UPDATE would conflict with. Locking it
-	// last instead (tried, docs/performance.md) deadlocked with
-	// CreateIpv4Block, which locks the team and then pool addresses.
+	// money and vouchers; here it is read, and locked on PostgreSQL.
 	team, err := db.lockTeamForPurchaseTx(ctx, tx, plan.TeamID)
 	if err != nil {
 		return err
@@ -184,128 +179,32 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		return err
 	}
 	// 16. Stock: hosts, then public addresses.
-	hosts, err := db.pickFree(ctx, tx, `SELECT id FROM hosts WHERE zone_id = $1 AND instance_type_id = $2 AND state = $3 ORDER BY id LIMIT $4`,
-		plan.Zone.ID, plan.Type.ID, HostAvailable, plan.Amount)
-	if err != nil {
+	var stock purchaseStock
+	if stock.hosts, err = db.pickFree(ctx, tx, pickHostsSQL, pickHostsArgs(plan)...); err != nil {
 		return fmt.Errorf("pick hosts: %w", err)
 	}
-	if len(hosts) == 0 {
-		return metalplane.Errorf("RESOURCES_SOLDOUT_INSTANCE_TYPE", "%s is sold out in %s.", plan.Type.ID, plan.Zone.ID)
-	}
-	if len(hosts) < plan.Amount {
-		return metalplane.Errorf("RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT", "Only %d %s hosts are free in %s.", len(hosts), plan.Type.ID, plan.Zone.ID)
-	}
-	ipv4, err := db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND held_by IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
-		plan.Zone.ID, 4, false, plan.Amount)
-	if err != nil {
+	if stock.ipv4, err = db.pickFree(ctx, tx, pickAddressesSQL, pickAddressesArgs(plan, 4)...); err != nil {
 		return fmt.Errorf("pick IPv4: %w", err)
 	}
-	if len(ipv4) < plan.Amount {
-		return metalplane.Errorf("RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT", "Not enough public IPv4 addresses are free in %s.", plan.Zone.ID)
-	}
-	ipv6 := make([]string, plan.Amount)
 	if plan.EnableIPv6 {
-		if ipv6, err = db.pickFree(ctx, tx, `SELECT address FROM public_ips WHERE zone_id = $1 AND family = $2 AND instance_id IS NULL AND held_by IS NULL AND retired = $3 ORDER BY seq LIMIT $4`,
-			plan.Zone.ID, 6, false, plan.Amount); err != nil {
+		if stock.ipv6, err = db.pickFree(ctx, tx, pickAddressesSQL, pickAddressesArgs(plan, 6)...); err != nil {
 			return fmt.Errorf("pick IPv6: %w", err)
 		}
-		if len(ipv6) < plan.Amount {
-			return metalplane.Errorf("RESOURCE_INSUFFICIENT_PRODUCT_SOLD_OUT", "Not enough public IPv6 addresses are free in %s.", plan.Zone.ID)
-		}
 	}
-	private := make([]string, plan.Amount)
-	if plan.SubnetID != "" {
-		var cidr string
-		if err := tx.QueryRowContext(ctx, `SELECT cidr FROM subnets WHERE id = $1`+db.forUpdate(), plan.SubnetID).Scan(&cidr); err != nil {
-			return fmt.Errorf("lock subnet: %w", err)
-		}
-		used, err := usedPrivateIPs(ctx, tx, plan.SubnetID)
-		if err != nil {
-			return err
-		}
-		if private = freePrivateIPs(cidr, used, plan.Amount); len(private) < plan.Amount {
-			return metalplane.Errorf("INVALID_SUBNET_PRIVATE_IP_INSUFFICIENT", "The subnet %s has too few free IPs.", plan.SubnetID)
-		}
-	}
-	// 17. Balance. The plan's prices were checked by ValidateCreate; they
-	// are checked again here, the last step before money moves, so that no
-	// caller can hand the store a total that credits the team.
-	total, err := plan.Total()
+	// 16 (continued), 17. Balance.
+	total, one, err := db.checkPicksAndMoneyTx(ctx, tx, plan, result.OrderNumber, team, &stock)
 	if err != nil {
-		return err
-	}
-	one, err := plan.Price.Total()
-	if err != nil {
-		return err
-	}
-	if plan.ChargeType == metalplane.ChargeTypePrepaid && !plan.UsePocVoucher {
-		if err := metalplane.CheckDebit("order "+result.OrderNumber, total, plan.Offer.Prices.InstanceMonthly); err != nil {
-			return err
-		}
-	} else if err := metalplane.CheckDebit("order "+result.OrderNumber, one, 0); err != nil {
-		// A POSTPAID hourly price below zero would never be billed.
-		return err
-	}
-	if err := checkBalance(team, plan.ChargeType, total); err != nil {
 		return err
 	}
 
 	// Everything is checked: write.
-	now := db.Now()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO orders (order_number, team_id, charge_type, amount, total, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		result.OrderNumber, team.ID, plan.ChargeType, plan.Amount, int64(total), now.Unix()); err != nil {
-		return fmt.Errorf("insert order: %w", err)
+	rows, err := db.purchaseRows(plan, result, team.ID, &stock, total, one)
+	if err != nil {
+		return err
 	}
-	raidJSON, partsJSON, tagsJSON, keysJSON := jsonOrEmpty(plan.RaidConfig), jsonOrEmpty(plan.Partitions), jsonOrEmpty(plan.Tags), jsonOrEmpty(plan.SSHKeys)
-	imageID := ""
-	if plan.Image != nil {
-		imageID = plan.Image.ID
-	}
-	periodPrice, hourlyPrice := metalplane.Money(0), metalplane.Money(0)
-	if plan.ChargeType == metalplane.ChargeTypePrepaid {
-		if !plan.UsePocVoucher {
-			periodPrice = one
-		}
-	} else {
-		hourlyPrice = one
-	}
-	for i, id := range result.InstanceIDSet {
-		password, err := db.newInstancePassword(id, plan.Password)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO instances (id, team_id, order_number, zone_id, instance_type_id, host_id, name, hostname, image_id, ipxe_url,
-			charge_type, period, auto_renew, internet_charge_type, bandwidth_out_mbps, traffic_package_tb, cluster_id, resource_group_id, key_id, status,
-			failure_reason, public_ipv4, public_ipv6, private_ip, subnet_id, raid_config, partitions, wan_name, lan_name, tags, enable_gateway_mode,
-			password, ssh_keys, user_data, period_price, hourly_price, provision_step, create_time, expired_time, recycled_at, released)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, '', $21, $22, $23, $24, $25, $26, $27, $28, $29, $30,
-			$31, $32, $33, $34, $35, 0, $36, 0, 0, $37)`,
-			id, team.ID, result.OrderNumber, plan.Zone.ID, plan.Type.ID, hosts[i], plan.Names[i], plan.Hostnames[i], imageID, plan.IpxeURL,
-			plan.ChargeType, plan.Period, plan.ChargeType == metalplane.ChargeTypePrepaid, plan.InternetChargeType, plan.BandwidthMbps, plan.TrafficPackageTB,
-			plan.ClusterID, plan.ResourceGroupID, plan.KeyID, string(metalplane.StatusPending), ipv4[i], ipv6[i], private[i], plan.SubnetID,
-			raidJSON, partsJSON, *plan.Nic.WanName, *plan.Nic.LanName, tagsJSON, plan.EnableGatewayMode,
-			password, keysJSON, plan.UserData, int64(periodPrice), int64(hourlyPrice), now.Unix(), false)
-		if err != nil {
-			return fmt.Errorf("insert instance: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE hosts SET state = $1, instance_id = $2, updated_at = $3 WHERE id = $4`, HostAllocated, id, now.Unix(), hosts[i]); err != nil {
-			return fmt.Errorf("allocate host: %w", err)
-		}
-		for _, addr := range []string{ipv4[i], ipv6[i]} {
-			if addr == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET instance_id = $1 WHERE address = $2`, id, addr); err != nil {
-				return fmt.Errorf("allocate address: %w", err)
-			}
-		}
-		for _, tag := range plan.Tags {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO instance_tags (instance_id, tag_key, tag_value) VALUES ($1, $2, $3)`, id, *tag.Key, *tag.Value); err != nil {
-				return fmt.Errorf("insert tag: %w", err)
-			}
-		}
-		if err := db.addEventTx(ctx, tx, id, "created", "", "", fmt.Sprintf("order %s, host %s", result.OrderNumber, hosts[i])); err != nil {
-			return err
+	for _, st := range rows {
+		if _, err := tx.ExecContext(ctx, st.query, st.args...); err != nil {
+			return fmt.Errorf("%s: %w", st.what, err)
 		}
 	}
 	if enqueue != nil {
@@ -314,20 +213,19 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		}
 	}
 	if total > 0 {
-		if err := db.addLedgerTx(ctx, tx, metalplane.LedgerEntry{TeamID: team.ID, Amount: -total, Kind: metalplane.LedgerPrepaidCharge,
-			OrderNumber: result.OrderNumber, Note: fmt.Sprintf("%d × %s in %s for %d months", plan.Amount, plan.Type.ID, plan.Zone.ID, plan.Period)}); err != nil {
+		if err := db.addLedgerTx(ctx, tx, purchaseCharge(plan, result.OrderNumber, team.ID, total)); err != nil {
 			return err
 		}
 	}
 	if plan.UsePocVoucher {
 		// Validation saw a voucher; a purchase that raced for the last
 		// one finds none here.
-		res, err := tx.ExecContext(ctx, `UPDATE teams SET poc_vouchers = poc_vouchers - 1 WHERE id = $1 AND poc_vouchers > 0`, team.ID)
+		res, err := tx.ExecContext(ctx, takeVoucherSQL, team.ID)
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return metalplane.Errorf("OPERATION_DENIED_POC_VOUCHER_NOT_FOUND", "The account has no POC voucher.")
+			return errNoVoucher()
 		}
 	}
 	return nil
@@ -353,10 +251,7 @@ func (db *DB) checkQuotaTx(ctx context.Context, tx queryer, team *metalplane.Tea
 	if err := tx.QueryRowContext(ctx, db.liveInstancesQuery(), team.ID, false).Scan(&live); err != nil {
 		return fmt.Errorf("count instances: %w", err)
 	}
-	if live+amount > team.InstanceQuota {
-		return metalplane.Errorf("OPERATION_DENIED_INSTANCE_QUOTA_EXCEED", "The team has %d of %d instances; %d more would exceed the quota.", live, team.InstanceQuota, amount)
-	}
-	return nil
+	return checkQuota(team, live, amount)
 }
 
 // pickFree selects free rows for allocation. On PostgreSQL, rows locked by
@@ -375,12 +270,52 @@ func jsonOrEmpty(v any) string {
 	return string(b)
 }
 
+const addEventSQL = `INSERT INTO instance_events (instance_id, at_ms, kind, step, driver, detail) VALUES ($1, $2, $3, $4, $5, $6)`
+
 // addEventTx records what happened to an instance.
 func (db *DB) addEventTx(ctx context.Context, q queryer, instanceID, kind, step, driver, detail string) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO instance_events (instance_id, at_ms, kind, step, driver, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := q.ExecContext(ctx, addEventSQL,
 		instanceID, db.Now().UnixMilli(), kind, step, driver, detail)
 	if err != nil {
 		return fmt.Errorf("record event: %w", err)
 	}
 	return nil
+}
+
+// pickPrivateIPsTx takes a private address per instance in the plan's
+// subnet, whose row it locks (PostgreSQL) so that two purchases cannot take
+// the same address, or fills s.private with "" when there is no subnet.
+func (db *DB) pickPrivateIPsTx(ctx context.Context, tx queryer, plan *metalplane.CreatePlan, s *purchaseStock) error {
+	if plan.SubnetID == "" {
+		s.private = make([]string, plan.Amount)
+		return nil
+	}
+	var cidr string
+	if err := tx.QueryRowContext(ctx, `SELECT cidr FROM subnets WHERE id = $1`+db.forUpdate(), plan.SubnetID).Scan(&cidr); err != nil {
+		return fmt.Errorf("lock subnet: %w", err)
+	}
+	used, err := usedPrivateIPs(ctx, tx, plan.SubnetID)
+	if err != nil {
+		return err
+	}
+	if s.private = freePrivateIPs(cidr, used, plan.Amount); len(s.private) < plan.Amount {
+		return metalplane.Errorf("INVALID_SUBNET_PRIVATE_IP_INSUFFICIENT", "The subnet %s has too few free IPs.", plan.SubnetID)
+	}
+	return nil
+}
+
+// checkPicksAndMoneyTx refuses a purchase whose picks came back short,
+// takes its private addresses, and refuses it when the team's balance does
+// not allow it; it returns purchaseTotals'.
+func (db *DB) checkPicksAndMoneyTx(ctx context.Context, tx queryer, plan *metalplane.CreatePlan, orderNumber string, team *metalplane.Team, stock *purchaseStock) (total, one metalplane.Money, err error) {
+	if err := checkStock(plan, stock); err != nil {
+		return 0, 0, err
+	}
+	if err := db.pickPrivateIPsTx(ctx, tx, plan, stock); err != nil {
+		return 0, 0, err
+	}
+	if total, one, err = purchaseTotals(plan, orderNumber); err != nil {
+		return 0, 0, err
+	}
+	return total, one, checkBalance(team, plan.ChargeType, total)
 }

@@ -140,21 +140,28 @@ func replayFrom(ctx context.Context) *Replay {
 // another request holds the signature: ErrReplayed. On PostgreSQL a
 // concurrent identical claim waits here for this transaction's end.
 func (db *DB) claimReplayTx(ctx context.Context, q queryer, r *Replay) error {
-	res, err := q.ExecContext(ctx, `INSERT INTO request_replays (access_key_id, signature, action, source_ip, state, claim, response, lease_until_ms, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (access_key_id, signature) DO UPDATE SET action = excluded.action, source_ip = excluded.source_ip, state = excluded.state,
-			claim = excluded.claim, response = excluded.response, lease_until_ms = excluded.lease_until_ms, created_at = excluded.created_at
-		WHERE request_replays.source_ip = excluded.source_ip
-			AND (request_replays.state IN ('delivered', 'read') OR (request_replays.state = 'undelivered' AND request_replays.action <> excluded.action))`,
-		r.AccessKeyID, r.Signature, r.Action, r.Source, string(ReplayDelivering), r.claim, string(r.Response),
-		time.Now().Add(ReplayLease).UnixMilli(), db.Now().Unix())
+	st := db.claimWrite(r)
+	res, err := q.ExecContext(ctx, st.query, st.args...)
 	if err != nil {
-		return fmt.Errorf("claim signature: %w", err)
+		return fmt.Errorf("%s: %w", st.what, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return ErrReplayed
 	}
 	return nil
+}
+
+// claimWrite is the statement of claimReplayTx; it affects no row when the
+// claim is refused (ErrReplayed).
+func (db *DB) claimWrite(r *Replay) statement {
+	return statement{"claim signature", `INSERT INTO request_replays (access_key_id, signature, action, source_ip, state, claim, response, lease_until_ms, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+		ON CONFLICT (access_key_id, signature) DO UPDATE SET action = excluded.action, source_ip = excluded.source_ip, state = excluded.state,
+			claim = excluded.claim, response = excluded.response, lease_until_ms = excluded.lease_until_ms, created_at = excluded.created_at
+		WHERE request_replays.source_ip = excluded.source_ip
+			AND (request_replays.state IN ('delivered', 'read') OR (request_replays.state = 'undelivered' AND request_replays.action <> excluded.action))`,
+		[]any{r.AccessKeyID, r.Signature, r.Action, r.Source, string(ReplayDelivering), r.claim, string(r.Response),
+			time.Now().Add(ReplayLease).UnixMilli(), db.Now().Unix()}}
 }
 
 // FindReplay returns the row of a signature, or nil, as it will be once the
