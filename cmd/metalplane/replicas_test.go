@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,7 +38,7 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	if _, err := seal.CreateFile(keyFile); err != nil {
 		t.Fatal(err)
 	}
-	flags := []string{"--sim-step-delay", "100ms", "--provision-step-timeout", "2s", "--workers", "25", "--secret-key-file", keyFile}
+	flags := []string{"--sim-step-delay", "100ms", "--workers", "25", "--secret-key-file", keyFile}
 	// The documented deploy: migrate once, then start the replicas
 	// together with --no-migrate (they race to create the demo team and
 	// load the catalog).
@@ -66,8 +67,14 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	waitUntil(t, a.client(), 2*time.Minute, "some instances are RUNNING", func(m map[string]string) bool {
 		return countStatus(m, "RUNNING") >= 50
 	})
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
 	b.kill()
 	killedAt := time.Now()
+	creating := creatingAt(t, db)
 	mid, err := statuses(a.client())
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +89,9 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	}
 	// A takes over what B was provisioning (its heartbeat stops), without
 	// waiting for B to come back.
+	resumed := waitResumed(t, db, creating, killedAt)
+	t.Logf("the %d instances CREATING at B's SIGKILL all moved on %v after it (default step timeout, heartbeat every %v, dead after %v)",
+		len(creating), resumed.Round(10*time.Millisecond), provision.DefaultHeartbeatInterval, provision.DefaultDeadAfter)
 	after := waitUntil(t, a.client(), 3*time.Minute, "every instance is RUNNING or CREATE_FAILED on A alone", allSettled(ids))
 	t.Logf("settled %v after B's SIGKILL, on A alone: %v", time.Since(killedAt).Round(10*time.Millisecond), summarize(after))
 	b = startProcess(t, "replica B (restarted)", dirB, dsn, flags...)
@@ -143,4 +153,47 @@ func hostOf(t *testing.T, endpoint string) string {
 		t.Fatal(err)
 	}
 	return req.URL.Host
+}
+
+// creatingAt returns the instances in CREATING now: those of the killed
+// replica among them stay where they are until the survivor takes them over.
+func creatingAt(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT id FROM instances WHERE status = 'CREATING'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// waitResumed waits until every instance of ids has recorded an event
+// since the kill or left CREATING, and returns how long after the kill
+// that was: the failover time of the killed replica's provisions.
+func waitResumed(t *testing.T, db *sql.DB, ids []string, killedAt time.Time) time.Duration {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var stuck int
+		err := db.QueryRow(`SELECT COUNT(*) FROM instances i WHERE i.id = ANY($1) AND i.status = 'CREATING'
+			AND NOT EXISTS (SELECT 1 FROM instance_events e WHERE e.instance_id = i.id AND e.at_ms > $2)`, ids, killedAt.UnixMilli()).Scan(&stuck)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stuck == 0 {
+			return time.Since(killedAt)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of the %d instances CREATING at the kill never moved on", stuck, len(ids))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
