@@ -330,10 +330,11 @@ row_failover() {
 	local cmd="go test -count=1 -v -run 'TestTwoReplicasOnePostgres\$' ./cmd/metalplane/"
 	local l
 	l=$(load)
-	local settled
-	settled=$(cd "$REPO" && "${run[@]}" go test -count=1 -v -run 'TestTwoReplicasOnePostgres$' ./cmd/metalplane/ 2>&1 |
-		sed -n "s/.*settled \([^ ]*\) after B's SIGKILL.*/\1/p")
-	row failover "${settled:-no figure: see the test output} from SIGKILL to the last instance settled" "$l" "(in $REPO) $cmd"
+	local out resumed settled
+	out=$(cd "$REPO" && "${run[@]}" go test -count=1 -v -run 'TestTwoReplicasOnePostgres$' ./cmd/metalplane/ 2>&1)
+	resumed=$(sed -n "s/.*all moved on \([^ ]*\) after it.*/\1/p" <<<"$out")
+	settled=$(sed -n "s/.*settled \([^ ]*\) after B's SIGKILL.*/\1/p" <<<"$out")
+	row failover "${resumed:-?} from SIGKILL until every instance CREATING at the kill moved on; ${settled:-?} until the last instance settled" "$l" "(in $REPO) $cmd"
 }
 
 echo "perf-round3.sh: $(date -u +%FT%TZ), $(nproc) cores, source $(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
