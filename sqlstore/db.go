@@ -46,6 +46,9 @@ type DB struct {
 	// group batches purchases on SQLite (groupcommit.go).
 	groupOnce sync.Once
 	group     *groupCommitter
+	// stepWriter batches provisioning records on SQLite (stepwrites.go).
+	stepWriterOnce sync.Once
+	stepWriter     *stepWriter
 	// ObserveBatchFunc, when set, is told the size of every batch of
 	// purchases the group committer commits (/metrics). Set it before
 	// the first purchase.
@@ -137,6 +140,10 @@ func (db *DB) Close() error {
 	db.groupOnce.Do(func() {}) // no committer may start from now on
 	if db.group != nil {
 		db.group.close()
+	}
+	db.stepWriterOnce.Do(func() {})
+	if db.stepWriter != nil {
+		db.stepWriter.close()
 	}
 	db.replayOnce.Do(func() {})
 	if db.replayLog != nil {
