@@ -168,7 +168,7 @@ func openSQLite(path string, conns int, pragmas ...string) *sql.DB {
 	}
 	q.Set("_txlock", "immediate")
 	// sql.Open only fails for an unregistered driver name.
-	pool, _ := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	pool, _ := sql.Open(cachingSQLiteDriverName(), "file:"+path+"?"+q.Encode())
 	pool.SetMaxOpenConns(conns)
 	pool.SetMaxIdleConns(conns)
 	pool.SetConnMaxLifetime(0)
