@@ -157,7 +157,7 @@ func riverDriver(db *sqlstore.DB) riverdriver.Driver[*sql.Tx] {
 	if db.Dialect == sqlstore.Postgres {
 		return riverdatabasesql.New(db.SQL)
 	}
-	return riversqlite.New(db.SQL)
+	return newWakingDriver(riversqlite.New(db.SQL))
 }
 
 // Migrate applies River's own migrations (its job tables live in the same
@@ -302,6 +302,9 @@ func (p *Provisioner) Enqueue(ctx context.Context, tx *sql.Tx, instanceIDs []str
 		params[i] = river.InsertManyParams{Args: ProvisionArgs{InstanceID: id}}
 	}
 	_, err := p.client.InsertManyFastTx(ctx, tx, params)
+	if w, ok := p.driver.(*wakingDriver); ok && err == nil {
+		w.tap() // wake.go
+	}
 	return err
 }
 
