@@ -134,6 +134,10 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// fetchCooldown is the least time between two job fetches, and between
+// two insert notifications River sends (measured, notes/RIVER.md).
+const fetchCooldown = 10 * time.Millisecond
+
 // DefaultBMCTimeout bounds one call to a BMC, power change included.
 const DefaultBMCTimeout = 2 * time.Minute
 
@@ -198,7 +202,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 		Workers: workers,
 		// Measured settings (notes/RIVER.md): the defaults cap near 100
 		// jobs/s.
-		FetchCooldown:     10 * time.Millisecond,
+		FetchCooldown:     fetchCooldown,
 		FetchPollInterval: 100 * time.Millisecond,
 		JobTimeout:        jobTimeout,
 		// A job whose process died (kill -9) is handed on within

@@ -3,6 +3,7 @@ package provision
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -16,7 +17,10 @@ import (
 // therefore waited up to 50 ms before a worker fetched its job, although
 // the provision itself took 2 ms (the jobs' created and attempted times,
 // docs/performance.md). Enqueue now taps the listener, which looks at
-// once; the 50 ms poll stays as the fallback. The tap comes inside the
+// once; the 50 ms poll stays as the fallback. Taps come at most once per
+// fetchCooldown, as River's notifications do: under load every look
+// takes the writing connection from the purchases, and the jobs are
+// fetched anyway as the workers finish others. The tap comes inside the
 // purchase's transaction, before its commit, and that is early enough:
 // the listener reads on the one writing connection (db.go), which the
 // transaction holds until it has committed.
@@ -25,7 +29,8 @@ import (
 // tapped.
 type wakingDriver struct {
 	*riversqlite.Driver
-	taps chan struct{}
+	taps    chan struct{}
+	lastTap atomic.Int64 // UnixNano
 }
 
 func newWakingDriver(d *riversqlite.Driver) *wakingDriver {
@@ -35,6 +40,11 @@ func newWakingDriver(d *riversqlite.Driver) *wakingDriver {
 // tap makes the listener look for notifications now; taps while one is
 // pending are one.
 func (d *wakingDriver) tap() {
+	now := time.Now().UnixNano()
+	last := d.lastTap.Load()
+	if now-last < int64(fetchCooldown) || !d.lastTap.CompareAndSwap(last, now) {
+		return
+	}
 	select {
 	case d.taps <- struct{}{}:
 	default:

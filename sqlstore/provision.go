@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/metalplane/metalplane"
 )
@@ -137,19 +138,25 @@ func (db *DB) completeStep(ctx context.Context, instanceID string, status metalp
 func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string) error {
 	return db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := db.cached(tx)
-		in, err := scanInstance(q.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`+db.forUpdate(), instanceID))
+		// Only what the finish needs: on SQLite's one writer every column
+		// read is writer time (docs/performance.md).
+		var status, chargeType string
+		var period int
+		var created int64
+		err := q.QueryRowContext(ctx, `SELECT status, charge_type, period, create_time FROM instances WHERE id = $1`+db.forUpdate(), instanceID).
+			Scan(&status, &chargeType, &period, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if in.Status != metalplane.StatusCreating {
+		if metalplane.InstanceStatus(status) != metalplane.StatusCreating {
 			return nil
 		}
 		var expired int64
-		if in.ChargeType == metalplane.ChargeTypePrepaid {
-			expired = in.CreateTime.AddDate(0, in.Period, 0).Unix()
+		if chargeType == metalplane.ChargeTypePrepaid {
+			expired = time.Unix(created, 0).UTC().AddDate(0, period, 0).Unix()
 		}
 		if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '' WHERE id = $3`, string(metalplane.StatusRunning), expired, instanceID); err != nil {
 			return err
