@@ -134,6 +134,10 @@ func (c *Config) setDefaults() {
 	}
 }
 
+// fetchCooldown is the least time between two job fetches, and between
+// two insert notifications River sends (measured, notes/RIVER.md).
+const fetchCooldown = 10 * time.Millisecond
+
 // DefaultBMCTimeout bounds one call to a BMC, power change included.
 const DefaultBMCTimeout = 2 * time.Minute
 
@@ -157,7 +161,7 @@ func riverDriver(db *sqlstore.DB) riverdriver.Driver[*sql.Tx] {
 	if db.Dialect == sqlstore.Postgres {
 		return riverdatabasesql.New(db.SQL)
 	}
-	return riversqlite.New(db.SQL)
+	return newWakingDriver(riversqlite.New(db.SQL))
 }
 
 // Migrate applies River's own migrations (its job tables live in the same
@@ -198,7 +202,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 		Workers: workers,
 		// Measured settings (notes/RIVER.md): the defaults cap near 100
 		// jobs/s.
-		FetchCooldown:     10 * time.Millisecond,
+		FetchCooldown:     fetchCooldown,
 		FetchPollInterval: 100 * time.Millisecond,
 		JobTimeout:        jobTimeout,
 		// A job whose process died (kill -9) is handed on within
@@ -302,6 +306,9 @@ func (p *Provisioner) Enqueue(ctx context.Context, tx *sql.Tx, instanceIDs []str
 		params[i] = river.InsertManyParams{Args: ProvisionArgs{InstanceID: id}}
 	}
 	_, err := p.client.InsertManyFastTx(ctx, tx, params)
+	if w, ok := p.driver.(*wakingDriver); ok && err == nil {
+		w.tap() // wake.go
+	}
 	return err
 }
 

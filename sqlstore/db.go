@@ -46,6 +46,9 @@ type DB struct {
 	// group batches purchases on SQLite (groupcommit.go).
 	groupOnce sync.Once
 	group     *groupCommitter
+	// stepWriter batches provisioning records on SQLite (stepwrites.go).
+	stepWriterOnce sync.Once
+	stepWriter     *stepWriter
 	// ObserveBatchFunc, when set, is told the size of every batch of
 	// purchases the group committer commits (/metrics). Set it before
 	// the first purchase.
@@ -138,6 +141,10 @@ func (db *DB) Close() error {
 	if db.group != nil {
 		db.group.close()
 	}
+	db.stepWriterOnce.Do(func() {})
+	if db.stepWriter != nil {
+		db.stepWriter.close()
+	}
 	db.replayOnce.Do(func() {})
 	if db.replayLog != nil {
 		db.replayLog.close()
@@ -161,7 +168,7 @@ func openSQLite(path string, conns int, pragmas ...string) *sql.DB {
 	}
 	q.Set("_txlock", "immediate")
 	// sql.Open only fails for an unregistered driver name.
-	pool, _ := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	pool, _ := sql.Open(cachingSQLiteDriverName(), "file:"+path+"?"+q.Encode())
 	pool.SetMaxOpenConns(conns)
 	pool.SetMaxIdleConns(conns)
 	pool.SetConnMaxLifetime(0)

@@ -493,7 +493,7 @@ type HostAccess struct {
 func (db *DB) FindHostAccess(ctx context.Context, hostID string) (*HostAccess, error) {
 	var a HostAccess
 	var sealed string
-	err := db.SQL.QueryRowContext(ctx, `SELECT id, zone_id, instance_type_id, driver, bmc_address, bmc_password, mac FROM hosts WHERE id = $1`, hostID).
+	err := db.readRow(ctx, `SELECT id, zone_id, instance_type_id, driver, bmc_address, bmc_password, mac FROM hosts WHERE id = $1`, hostID).
 		Scan(&a.ID, &a.ZoneID, &a.InstanceTypeID, &a.Driver, &a.BMCAddress, &sealed, &a.MAC)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("host %q: %w", hostID, ErrNotFound)
@@ -512,7 +512,7 @@ func (db *DB) FindHostAccess(ctx context.Context, hostID string) (*HostAccess, e
 // is released or unknown.
 func (db *DB) InstanceHostID(ctx context.Context, instanceID string) (string, error) {
 	var hostID string
-	err := db.SQL.QueryRowContext(ctx, `SELECT host_id FROM instances WHERE id = $1 AND released = $2`, instanceID, false).Scan(&hostID)
+	err := db.readRow(ctx, `SELECT host_id FROM instances WHERE id = $1 AND released = $2`, instanceID, false).Scan(&hostID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("instance %s: %w", instanceID, ErrNotFound)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/metalplane/metalplane"
 )
@@ -27,10 +28,12 @@ type ProvisionTarget struct {
 // left to do (the instance finished or failed already, or was removed):
 // the job must then end without touching anything.
 func (db *DB) BeginProvision(ctx context.Context, instanceID, driver string) (target *ProvisionTarget, done bool, err error) {
-	err = db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		target, done = nil, false
+		q := db.cached(tx)
 		var status string
 		var step int
-		err := tx.QueryRowContext(ctx, `SELECT status, provision_step FROM instances WHERE id = $1 AND released = $2`+db.forUpdate(), instanceID, false).
+		err := q.QueryRowContext(ctx, `SELECT status, provision_step FROM instances WHERE id = $1 AND released = $2`+db.forUpdate(), instanceID, false).
 			Scan(&status, &step)
 		if errors.Is(err, sql.ErrNoRows) {
 			done = true
@@ -41,14 +44,14 @@ func (db *DB) BeginProvision(ctx context.Context, instanceID, driver string) (ta
 		}
 		switch metalplane.InstanceStatus(status) {
 		case metalplane.StatusPending:
-			if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1 WHERE id = $2`, string(metalplane.StatusCreating), instanceID); err != nil {
+			if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1 WHERE id = $2`, string(metalplane.StatusCreating), instanceID); err != nil {
 				return err
 			}
-			if err := db.addEventTx(ctx, tx, instanceID, "status", "", driver, "PENDING → CREATING"); err != nil {
+			if err := db.addEventTx(ctx, q, instanceID, "status", "", driver, "PENDING → CREATING"); err != nil {
 				return err
 			}
 		case metalplane.StatusCreating:
-			if err := db.addEventTx(ctx, tx, instanceID, "resumed", "", driver, fmt.Sprintf("resuming after step %d", step)); err != nil {
+			if err := db.addEventTx(ctx, q, instanceID, "resumed", "", driver, fmt.Sprintf("resuming after step %d", step)); err != nil {
 				return err
 			}
 		default:
@@ -64,13 +67,14 @@ func (db *DB) BeginProvision(ctx context.Context, instanceID, driver string) (ta
 // provisionTargetTx reads an instance with the secrets its installation
 // needs (create and reinstall).
 func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID string) (*ProvisionTarget, error) {
+	q := db.cached(tx)
 	var password, sshKeys, userData string
 	var step int
-	if err := tx.QueryRowContext(ctx, `SELECT provision_step, password, ssh_keys, user_data FROM instances WHERE id = $1`, instanceID).
+	if err := q.QueryRowContext(ctx, `SELECT provision_step, password, ssh_keys, user_data FROM instances WHERE id = $1`, instanceID).
 		Scan(&step, &password, &sshKeys, &userData); err != nil {
 		return nil, err
 	}
-	in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`, instanceID))
+	in, err := scanInstance(q.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`, instanceID))
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +89,7 @@ func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID stri
 	}
 	if in.KeyID != "" {
 		// A key pair deleted since the purchase leaves nothing to install.
-		err := tx.QueryRowContext(ctx, `SELECT public_key FROM key_pairs WHERE id = $1`, in.KeyID).Scan(&target.PublicKeys)
+		err := q.QueryRowContext(ctx, `SELECT public_key FROM key_pairs WHERE id = $1`, in.KeyID).Scan(&target.PublicKeys)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return nil, err
 		}
@@ -107,8 +111,10 @@ func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepNa
 // instance in status (CREATING or INSTALLING).
 func (db *DB) completeStep(ctx context.Context, instanceID string, status metalplane.InstanceStatus, n int, stepName, driver string, installed bool) (bool, error) {
 	ok := false
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE instances SET provision_step = $1 WHERE id = $2 AND status = $3 AND provision_step < $1`,
+	err := db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ok = false
+		q := db.cached(tx)
+		res, err := q.ExecContext(ctx, `UPDATE instances SET provision_step = $1 WHERE id = $2 AND status = $3 AND provision_step < $1`,
 			n, instanceID, string(status))
 		if err != nil {
 			return err
@@ -118,11 +124,11 @@ func (db *DB) completeStep(ctx context.Context, instanceID string, status metalp
 		}
 		ok = true
 		if installed {
-			if err := db.forgetPasswordTx(ctx, tx, instanceID); err != nil {
+			if err := db.forgetPasswordTx(ctx, q, instanceID); err != nil {
 				return err
 			}
 		}
-		return db.addEventTx(ctx, tx, instanceID, "step", stepName, driver, "done")
+		return db.addEventTx(ctx, q, instanceID, "step", stepName, driver, "done")
 	})
 	return ok, err
 }
@@ -130,25 +136,32 @@ func (db *DB) completeStep(ctx context.Context, instanceID string, status metalp
 // FinishProvision moves a CREATING instance to RUNNING; PREPAID instances
 // expire `period` months after creation.
 func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		in, err := scanInstance(tx.QueryRowContext(ctx, `SELECT `+instanceColumns+` FROM instances WHERE id = $1`+db.forUpdate(), instanceID))
+	return db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		q := db.cached(tx)
+		// Only what the finish needs: on SQLite's one writer every column
+		// read is writer time (docs/performance.md).
+		var status, chargeType string
+		var period int
+		var created int64
+		err := q.QueryRowContext(ctx, `SELECT status, charge_type, period, create_time FROM instances WHERE id = $1`+db.forUpdate(), instanceID).
+			Scan(&status, &chargeType, &period, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if in.Status != metalplane.StatusCreating {
+		if metalplane.InstanceStatus(status) != metalplane.StatusCreating {
 			return nil
 		}
 		var expired int64
-		if in.ChargeType == metalplane.ChargeTypePrepaid {
-			expired = in.CreateTime.AddDate(0, in.Period, 0).Unix()
+		if chargeType == metalplane.ChargeTypePrepaid {
+			expired = time.Unix(created, 0).UTC().AddDate(0, period, 0).Unix()
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '' WHERE id = $3`, string(metalplane.StatusRunning), expired, instanceID); err != nil {
+		if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '' WHERE id = $3`, string(metalplane.StatusRunning), expired, instanceID); err != nil {
 			return err
 		}
-		return db.addEventTx(ctx, tx, instanceID, "status", "", driver, "CREATING → RUNNING")
+		return db.addEventTx(ctx, q, instanceID, "status", "", driver, "CREATING → RUNNING")
 	})
 }
 
@@ -356,8 +369,20 @@ func (db *DB) Faults(ctx context.Context) ([]Fault, error) {
 // the step must simply succeed. Several workers never consume the same
 // unit twice.
 func (db *DB) TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (FaultMode, error) {
+	// Almost always there is none: look without a write transaction
+	// first, which on SQLite would queue for the one writing connection
+	// once per step of every provision.
+	var found int
+	err := db.readRow(ctx, `SELECT 1 FROM fault_injections WHERE remaining > 0 AND step = $1 AND (zone_id = '' OR zone_id = $2) AND (instance_type_id = '' OR instance_type_id = $3) LIMIT 1`,
+		step, zoneID, instanceTypeID).Scan(&found)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
 	var mode FaultMode
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var m string
 		err := tx.QueryRowContext(ctx, `SELECT id, mode FROM fault_injections WHERE remaining > 0 AND step = $1 AND (zone_id = '' OR zone_id = $2) AND (instance_type_id = '' OR instance_type_id = $3) ORDER BY id LIMIT 1`+db.forUpdate(),
