@@ -191,9 +191,10 @@ func benchmarkCreate(b *testing.B, dsn string, amount int) {
 // benchDescribeFill is how many instances BenchmarkDescribeInstances lists.
 const benchDescribeFill = 100_000
 
-// BenchmarkDescribeInstances measures one client paging DescribeInstances
-// (pageSize 20, first page) with a filter over a team holding
-// benchDescribeFill instances (2,000 with -short), all PENDING in one zone.
+// BenchmarkDescribeInstances measures one client, then benchClients
+// concurrent ones, asking DescribeInstances for the first page of 20 with
+// a filter over a team holding benchDescribeFill instances (2,000 with
+// -short), all PENDING in one zone.
 // The filters are the worst case, zoneId + instanceStatus matching every
 // instance, and a name prefix matching about 1.1%.
 func BenchmarkDescribeInstances(b *testing.B) {
@@ -216,32 +217,60 @@ func BenchmarkDescribeInstances(b *testing.B) {
 			client := benchClient(b, env)
 			benchFill(b, client, fill)
 			for _, f := range filters {
-				b.Run(f.name, func(b *testing.B) {
-					ctx := context.Background()
-					req := map[string]any{"pageSize": 20, "pageNum": 1}
-					for k, v := range f.filter {
-						req[k] = v
-					}
-					lat := benchLatencies{d: make([]time.Duration, 0, b.N)}
-					b.ResetTimer()
-					for range b.N {
-						var out benchDescribeResponse
-						t0 := time.Now()
-						err := client.Call(ctx, "DescribeInstances", req, &out)
-						lat.d = append(lat.d, time.Since(t0))
-						if err != nil {
-							b.Fatal(err)
+				for _, clients := range []int{1, benchClients} {
+					b.Run(fmt.Sprintf("%s/clients=%d", f.name, clients), func(b *testing.B) {
+						req := map[string]any{"pageSize": 20, "pageNum": 1}
+						for k, v := range f.filter {
+							req[k] = v
 						}
-						if want := f.want(fill); out.TotalCount != want || len(out.DataSet) != min(want, 20) {
-							b.Fatalf("got totalCount %d and %d items, want %d and %d", out.TotalCount, len(out.DataSet), want, min(want, 20))
-						}
-					}
-					b.StopTimer()
-					lat.report(b)
-				})
+						benchmarkDescribe(b, client, clients, req, f.want(fill))
+					})
+				}
 			}
 		})
 	}
+}
+
+// benchmarkDescribe sends b.N DescribeInstances requests req from clients
+// concurrent clients and checks that each counts want matches.
+func benchmarkDescribe(b *testing.B, client *httpapi.Client, clients int, req map[string]any, want int) {
+	ctx := context.Background()
+	var lat benchLatencies
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	b.ResetTimer()
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := make([]time.Duration, 0, b.N/clients+1)
+			defer func() { lat.add(mine) }()
+			for next.Add(1) <= int64(b.N) {
+				var out benchDescribeResponse
+				t0 := time.Now()
+				err := client.Call(ctx, "DescribeInstances", req, &out)
+				mine = append(mine, time.Since(t0))
+				if err == nil && (out.TotalCount != want || len(out.DataSet) != min(want, 20)) {
+					err = fmt.Errorf("got totalCount %d and %d items, want %d and %d", out.TotalCount, len(out.DataSet), want, min(want, 20))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start).Seconds()
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed, "req/s")
+	lat.report(b)
 }
 
 // benchPrefix12Count counts the names bench-0 … bench-(fill-1) that start with
