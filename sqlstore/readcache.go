@@ -17,7 +17,7 @@ import (
 // ReadCacheTTL:
 //
 //   - A change made through this DB (RevokeAccessKey, SetAccessKeySecret,
-//     DeleteResourceGroup) drops the entry at once.
+//     RotateSecretKey, DeleteResourceGroup) drops the entry at once.
 //   - A change made by another process (a second replica, `metalplane
 //     admin keys revoke`) is seen within ReadCacheTTL: the entry is read
 //     again from the database once it is older than that.
@@ -96,6 +96,14 @@ func (c *readCache[V]) put(key string, value V, t readCacheTicket) {
 func (c *readCache[V]) drop(key string) {
 	c.mu.Lock()
 	delete(c.entries, key)
+	c.drops++
+	c.mu.Unlock()
+}
+
+// dropAll forgets every entry.
+func (c *readCache[V]) dropAll() {
+	c.mu.Lock()
+	c.entries = nil
 	c.drops++
 	c.mu.Unlock()
 }
