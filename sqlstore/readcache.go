@@ -27,7 +27,7 @@ import (
 
 // ReadCacheTTL bounds how long a revoked or rotated access key can still
 // be used on a replica other than the one that changed it
-// (docs/security.md).
+// (docs/secrets.md).
 const ReadCacheTTL = time.Second
 
 // readCacheMaxEntries bounds each cache; when full it is emptied and
