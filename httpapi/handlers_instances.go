@@ -348,7 +348,11 @@ func handleDescribeInstances(r *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	groups, err := r.server.DB.ResourceGroupNames(r.ctx, r.caller.TeamID)
+	groupIDs := make([]string, len(found))
+	for i, inst := range found {
+		groupIDs[i] = inst.ResourceGroupID
+	}
+	groups, err := r.server.DB.ResourceGroupNamesOf(r.ctx, r.caller.TeamID, groupIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +360,14 @@ func handleDescribeInstances(r *request) (any, error) {
 	for i, inst := range found {
 		data[i] = toInstanceInfo(cat, groups, inst)
 	}
-	return map[string]any{"totalCount": total, "dataSet": data}, nil
+	return describeInstancesAnswer{DataSet: data, TotalCount: total}, nil
+}
+
+// describeInstancesAnswer is DescribeInstances' output. A struct encodes
+// faster than a map; its fields are in the order a map's sorted keys had.
+type describeInstancesAnswer struct {
+	DataSet    []instanceInfo `json:"dataSet"`
+	TotalCount int            `json:"totalCount"`
 }
 
 func deref(p *string) string {

@@ -69,6 +69,8 @@ type DB struct {
 	// secrets seals access key secrets and instance passwords
 	// (secrets.go); nil until UseSecretKey.
 	secrets *seal.Key
+	// caches keep access keys and resource group names (readcache.go).
+	caches readCaches
 }
 
 // Now returns the store's current time, truncated to the second like every

@@ -57,6 +57,7 @@ var resourceGroupMembers = []struct{ what, query string }{
 // there) and a group that still holds anything (resourceGroupMembers), and
 // returns ErrNotFound for a group that is not the team's.
 func (db *DB) DeleteResourceGroup(ctx context.Context, teamID, id string) error {
+	defer db.caches.resourceGroups.drop(teamID)
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		// An operator command: a create that read the group just before
 		// this commit can still put a resource into it on PostgreSQL

@@ -276,6 +276,8 @@ func (db *DB) RotateSecretKey(ctx context.Context, next *seal.Key) (int, error) 
 		return 0, err
 	}
 	db.secrets = next
+	// The kept access keys are sealed with the old key.
+	db.caches.accessKeys.dropAll()
 	return n, nil
 }
 

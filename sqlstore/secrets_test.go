@@ -278,6 +278,11 @@ func TestRotateSecretKey(t *testing.T) {
 			BMCAddress: "ipmi://admin@127.0.0.1:623?cipher=17", Password: bmcPassword}); err != nil {
 			t.Fatal(err)
 		}
+		// Read once, so that the key's row is kept in memory sealed with
+		// the old key.
+		if _, err := db.FindAccessKey(ctx, k.ID); err != nil {
+			t.Fatal(err)
+		}
 		next, err := seal.NewKey()
 		if err != nil {
 			t.Fatal(err)
