@@ -296,3 +296,31 @@ func TestCatalogResyncMatchesFreshSync(t *testing.T) {
 		diffRows(t, "public_ips", gotIPs, wantIPs)
 	})
 }
+
+// Two offers whose host IDs meet ("X-Y" selling "Z", "X" selling "Y-Z")
+// leave each shared ID to the later offer, as the sync always did.
+func TestFreshCatalogSyncSharedHostIDs(t *testing.T) {
+	testdb.Each(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		db, _ := clockedTestDB(t, dsn)
+		cat := &metalplane.Catalog{Offers: []metalplane.Offer{
+			{ZoneID: "X-Y", InstanceTypeID: "Z", Hosts: 3},
+			{ZoneID: "X", InstanceTypeID: "Y-Z", Hosts: 2},
+		}}
+		if err := db.SyncCatalog(ctx, cat); err != nil {
+			t.Fatal(err)
+		}
+		hosts, err := db.FindHosts(ctx, HostFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, h := range hosts {
+			got = append(got, h.ID+" "+h.ZoneID+"/"+h.InstanceTypeID)
+		}
+		want := []string{"X-Y-Z-0001 X/Y-Z", "X-Y-Z-0002 X/Y-Z", "X-Y-Z-0003 X-Y/Z"}
+		if !slices.Equal(got, want) {
+			t.Errorf("hosts: %q, want %q", got, want)
+		}
+	})
+}

@@ -212,7 +212,7 @@ func (db *DB) addPoolAddressesTx(ctx context.Context, tx *sql.Tx, cat *metalplan
 				if err != nil {
 					return fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
 				}
-				if p.Addr().Is4() {
+				if pools.family == 4 && p.Addr().Is4() {
 					n, err := db.insertIPv4PoolTx(ctx, tx, z.ID, p, seq+1, keysDropped)
 					if err != nil {
 						return err
