@@ -96,23 +96,37 @@ func syncFingerprint(cat *metalplane.Catalog) string {
 }
 
 func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog) error {
-	want := map[string][2]string{}
-	for _, o := range cat.Offers {
-		for n := 1; n <= o.Hosts; n++ {
-			want[HostID(o.ZoneID, o.InstanceTypeID, n)] = [2]string{o.ZoneID, o.InstanceTypeID}
-		}
+	now := db.Now().Unix()
+	if err := db.retireOfferHostsTx(ctx, tx, cat, now); err != nil {
+		return err
 	}
+	return db.fillEmptyTable(ctx, tx, "hosts", offerHostsDistinct(cat), func(keysDropped bool) error {
+		// Later offers first: an ID two offers would share stays the
+		// later one's, as it did when the hosts to add were collected in
+		// a map.
+		for i := len(cat.Offers) - 1; i >= 0; i-- {
+			if err := db.insertOfferHostsTx(ctx, tx, cat.Offers[i], now, keysDropped); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// retireOfferHostsTx retires the free offer hosts the catalog no longer
+// lists and brings back the retired ones it lists again.
+func (db *DB) retireOfferHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog, now int64) error {
 	// Only the rows generated from offers: listed and enrolled hosts are
 	// not the offers' to retire.
-	rows, err := tx.QueryContext(ctx, `SELECT id, state, COALESCE(instance_id, ''), source FROM hosts`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, state, COALESCE(instance_id, '') FROM hosts WHERE source = $1`, HostSourceOffer)
 	if err != nil {
 		return err
 	}
-	type hostRow struct{ id, state, instanceID, source string }
+	type hostRow struct{ id, state, instanceID string }
 	var have []hostRow
 	for rows.Next() {
 		var h hostRow
-		if err := rows.Scan(&h.id, &h.state, &h.instanceID, &h.source); err != nil {
+		if err := rows.Scan(&h.id, &h.state, &h.instanceID); err != nil {
 			rows.Close()
 			return err
 		}
@@ -122,14 +136,17 @@ func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catal
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	now := db.Now().Unix()
-	seen := map[string]bool{}
-	for _, h := range have {
-		seen[h.id] = true
-		if h.source != HostSourceOffer {
-			continue
+	if len(have) == 0 {
+		return nil // a new database: nothing to compare
+	}
+	want := map[string]bool{}
+	for _, o := range cat.Offers {
+		for n := 1; n <= o.Hosts; n++ {
+			want[HostID(o.ZoneID, o.InstanceTypeID, n)] = true
 		}
-		_, listed := want[h.id]
+	}
+	for _, h := range have {
+		listed := want[h.id]
 		switch {
 		case !listed && h.state == HostAvailable:
 			_, err = tx.ExecContext(ctx, `UPDATE hosts SET state = $1, note = $2, updated_at = $3 WHERE id = $4`, HostRetired, "removed from the catalog", now, h.id)
@@ -140,13 +157,7 @@ func (db *DB) syncHostsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catal
 			return err
 		}
 	}
-	var add [][]any
-	for id, zt := range want {
-		if !seen[id] {
-			add = append(add, []any{id, zt[0], zt[1], HostAvailable, nil, "", now})
-		}
-	}
-	return db.insertRows(ctx, tx, `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at) VALUES `, add)
+	return nil
 }
 
 // poolAddresses lists the allocatable addresses of a pool: every IPv4
@@ -177,33 +188,65 @@ func poolAddresses(cidr string) ([]netip.Addr, error) {
 }
 
 func (db *DB) syncIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog) error {
-	type want struct {
-		zone   string
-		family int
-		seq    int
+	have, err := db.retireUnlistedIPsTx(ctx, tx, cat)
+	if err != nil {
+		return err
 	}
-	wanted := map[string]want{}
+	return db.fillEmptyTable(ctx, tx, "public_ips", poolsDistinct(cat), func(keysDropped bool) error {
+		return db.addPoolAddressesTx(ctx, tx, cat, have, keysDropped)
+	})
+}
+
+// addPoolAddressesTx adds the addresses of the catalog's pools that are
+// not in have.
+func (db *DB) addPoolAddressesTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog, have map[string]bool, keysDropped bool) error {
 	for _, z := range cat.Zones {
-		seq := 0
+		seq := 0 // the zone's addresses are numbered across its pools, IPv4 first
+		var add [][]any
 		for _, pools := range []struct {
 			cidrs  []string
 			family int
 		}{{z.IPv4Pools, 4}, {z.IPv6Pools, 6}} {
 			for _, cidr := range pools.cidrs {
+				p, err := netip.ParsePrefix(cidr)
+				if err != nil {
+					return fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
+				}
+				if pools.family == 4 && p.Addr().Is4() {
+					n, err := db.insertIPv4PoolTx(ctx, tx, z.ID, p, seq+1, keysDropped)
+					if err != nil {
+						return err
+					}
+					seq += n
+					continue
+				}
+				// IPv6 pools are at most IPv6PoolLimit addresses each.
 				addrs, err := poolAddresses(cidr)
 				if err != nil {
 					return fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
 				}
 				for _, a := range addrs {
 					seq++
-					wanted[a.String()] = want{z.ID, pools.family, seq}
+					if _, ok := have[a.String()]; !ok {
+						add = append(add, []any{a.String(), z.ID, pools.family, seq, nil, false})
+					}
 				}
 			}
 		}
+		if err := db.insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, add); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// retireUnlistedIPsTx retires the addresses the catalog's pools no longer
+// hold and brings back the retired ones they hold again. It returns the
+// addresses that exist.
+func (db *DB) retireUnlistedIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog) (map[string]bool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT address, retired FROM public_ips`)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	have := map[string]bool{}
 	for rows.Next() {
@@ -211,30 +254,39 @@ func (db *DB) syncIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog
 		var retired bool
 		if err := rows.Scan(&addr, &retired); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		have[addr] = retired
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
+	}
+	if len(have) == 0 {
+		return have, nil // a new database: nothing to compare
+	}
+	wanted := map[string]bool{}
+	for _, z := range cat.Zones {
+		for _, cidr := range append(append([]string(nil), z.IPv4Pools...), z.IPv6Pools...) {
+			addrs, err := poolAddresses(cidr)
+			if err != nil {
+				return nil, fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
+			}
+			for _, a := range addrs {
+				wanted[a.String()] = true
+			}
+		}
 	}
 	for addr, retired := range have {
-		_, listed := wanted[addr]
+		listed := wanted[addr]
 		if listed == !retired {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE public_ips SET retired = $1 WHERE address = $2`, !listed, addr); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	var add [][]any
-	for addr, w := range wanted {
-		if _, ok := have[addr]; !ok {
-			add = append(add, []any{addr, w.zone, w.family, w.seq, nil, false})
-		}
-	}
-	return db.insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, add)
+	return have, nil
 }
 
 // insertRows inserts rows (prefix ends with "VALUES "): a new database
