@@ -169,8 +169,8 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		}
 	}
 	// The team's row decides between purchases that race for its quota,
-	// money and vouchers; here it is read, and locked on PostgreSQL.
-	team, err := db.lockTeamForPurchaseTx(ctx, tx, plan.TeamID)
+	// money and vouchers; the one writer serialises them.
+	team, err := db.findTeamTx(ctx, tx, plan.TeamID)
 	if err != nil {
 		return err
 	}
@@ -229,20 +229,6 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 		}
 	}
 	return nil
-}
-
-// lockTeamForPurchaseTx reads the team, locked until the commit on
-// PostgreSQL.
-func (db *DB) lockTeamForPurchaseTx(ctx context.Context, tx queryer, id string) (*metalplane.Team, error) {
-	lock := ""
-	if db.Dialect == Postgres {
-		lock = " FOR NO KEY UPDATE"
-	}
-	t, err := scanTeam(tx.QueryRowContext(ctx, `SELECT `+teamColumns+` FROM teams WHERE id = $1`+lock, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("team %q: %w", id, ErrNotFound)
-	}
-	return t, err
 }
 
 // checkQuotaTx refuses amount more instances beyond the team's quota.
