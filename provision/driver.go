@@ -243,8 +243,13 @@ func AwaitPower(ctx context.Context, interval time.Duration, want PowerState, re
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			if lastErr != nil {
+			switch {
+			case lastErr != nil && last == PowerUnknown:
 				return fmt.Errorf("waiting for power %s: %w (last read failed: %v)", want, ctx.Err(), lastErr)
+			case lastErr != nil:
+				// What the server said last still matters more than a
+				// read the busy controller did not answer.
+				return fmt.Errorf("waiting for power %s: %w (still %s; a later read failed: %v)", want, ctx.Err(), last, lastErr)
 			}
 			return fmt.Errorf("waiting for power %s: %w (still %s)", want, ctx.Err(), last)
 		case <-t.C:
