@@ -51,11 +51,6 @@ func isUniqueViolation(err error) bool {
 // PostgreSQL purchases run in parallel and pgx caches statements itself.
 func (db *DB) singleWriter() bool { return db.Dialect == SQLite }
 
-// hasInstanceCounts reports whether the trigger-kept instance_counts of
-// migration 0009 exist (SQLite). On PostgreSQL those shared counter rows
-// would serialise, and could deadlock, concurrent status changes.
-func (db *DB) hasInstanceCounts() bool { return db.Dialect == SQLite }
-
 // multiRowInserts reports whether bulk inserts should be few large
 // statements (PostgreSQL: every statement is a round trip) rather than one
 // prepared row at a time (SQLite: compiling a large statement costs more).
@@ -63,11 +58,11 @@ func (db *DB) multiRowInserts() bool { return db.Dialect == Postgres }
 
 // liveInstancesQuery counts a team's live instances ($1 team, $2 false).
 // Kept counts (instance_counts on SQLite, teams.live_instances on
-// PostgreSQL) answer in a few rows what a COUNT over the team's instances
+// PostgreSQL, which checks the quota against it at commit) answer in a few rows what a COUNT over the team's instances
 // answers in time growing with the team (7 ms at 100,000, on every
 // purchase).
 func (db *DB) liveInstancesQuery() string {
-	if db.hasInstanceCounts() {
+	if db.Dialect == SQLite {
 		return `SELECT COALESCE(SUM(n), 0) FROM instance_counts WHERE team_id = $1 AND $2 = FALSE`
 	}
 	// The team's row holds its count (migration 0029).

@@ -144,10 +144,11 @@ func (f *InstanceFilter) where() (string, []any) {
 }
 
 // summaryCount returns the query that counts the filter's matches from
-// instance_counts (SQLite only, migration 0009), when every filter is one
-// of the columns that table is grouped by.
-func (f *InstanceFilter) summaryCount(haveCounts bool) (string, []any, bool) {
-	if !haveCounts || len(f.IDs) > 0 || f.ZoneIDs != nil || f.ImageID != "" || f.SubnetID != "" || f.Name != "" || f.Hostname != "" ||
+// instance_counts (a table kept by triggers on SQLite, migration 0009; a
+// view summing differences on PostgreSQL, 0035), when every filter is one
+// of the columns those counts are grouped by.
+func (f *InstanceFilter) summaryCount() (string, []any, bool) {
+	if len(f.IDs) > 0 || f.ZoneIDs != nil || f.ImageID != "" || f.SubnetID != "" || f.Name != "" || f.Hostname != "" ||
 		len(f.PublicIPs) > 0 || len(f.PrivateIPs) > 0 || len(f.TagKeys) > 0 || len(f.Tags) > 0 {
 		return "", nil, false
 	}
@@ -170,7 +171,7 @@ func (f *InstanceFilter) summaryCount(haveCounts bool) (string, []any, bool) {
 func (db *DB) FindInstances(ctx context.Context, f InstanceFilter) ([]*metalplane.Instance, int, error) {
 	where, args := f.where()
 	var total int
-	if q, qargs, ok := f.summaryCount(db.hasInstanceCounts()); ok {
+	if q, qargs, ok := f.summaryCount(); ok {
 		if err := db.readRow(ctx, q, qargs...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count instances: %w", err)
 		}

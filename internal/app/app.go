@@ -445,6 +445,7 @@ func (a *App) Start(ctx context.Context) error {
 	a.stopPurge = make(chan struct{})
 	go a.purgeReplays(a.stopPurge)
 	go a.refreshImagesEvery(a.stopPurge)
+	go a.foldInstanceCounts(a.stopPurge)
 	a.ready.Store(true)
 	return nil
 }
@@ -497,6 +498,16 @@ func (a *App) purgeReplays(stop chan struct{}) {
 	every(stop, time.Minute, func() {
 		if err := a.DB.PurgeReplays(context.Background()); err != nil {
 			a.Config.Logger.Warn("purge replays", "err", err)
+		}
+	})
+}
+
+// foldInstanceCounts keeps DescribeInstances' counts a few rows per team
+// on PostgreSQL (sqlstore/counts.go); on SQLite it does nothing.
+func (a *App) foldInstanceCounts(stop chan struct{}) {
+	every(stop, time.Second, func() {
+		if err := a.DB.FoldInstanceCounts(context.Background()); err != nil {
+			a.Config.Logger.Warn("fold instance counts", "err", err)
 		}
 	})
 }
