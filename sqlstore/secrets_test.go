@@ -353,7 +353,7 @@ func TestClearPasswordConditionSpellsTheSealPrefix(t *testing.T) {
 		t.Errorf("clearPasswordCondition %q does not contain %q", clearPasswordCondition, want)
 	}
 	for _, dialect := range []string{"sqlite", "postgres"} {
-		sql, err := migrationFiles.ReadFile("migrations/" + dialect + "/0036_clear_passwords.sql")
+		sql, err := migrationFiles.ReadFile("migrations/" + dialect + "/0036_start_up_indexes.sql")
 		if err != nil {
 			t.Fatal(err)
 		}
