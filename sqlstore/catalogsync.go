@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/metalplane/metalplane"
 )
@@ -58,33 +59,65 @@ func (db *DB) insertOfferHostsTx(ctx context.Context, tx *sql.Tx, o metalplane.O
 	return nil
 }
 
-// insertIPv4PoolTx adds the addresses of an IPv4 pool that do not exist
-// yet, free: every address but the network and broadcast ones
-// (poolAddresses), the i-th of them with sequence number firstSeq+i-1.
-// It returns how many addresses the pool has.
-func (db *DB) insertIPv4PoolTx(ctx context.Context, tx *sql.Tx, zoneID string, pool netip.Prefix, firstSeq int, keysDropped bool) (int, error) {
+// ipv4Range is an IPv4 pool's allocatable addresses: count of them from
+// the one after base (the network address is never sold), the first with
+// sequence number firstSeq.
+type ipv4Range struct {
+	base            uint32
+	count, firstSeq int
+}
+
+// newIPv4Range returns pool's range, its addresses numbered from firstSeq:
+// every address but the network and broadcast ones (poolAddresses). A /31
+// or /32 has none to sell (count 0).
+func newIPv4Range(pool netip.Prefix, firstSeq int) ipv4Range {
 	pool = pool.Masked()
-	count := 1<<(32-pool.Bits()) - 2
-	if count < 1 {
-		return 0, nil // a /31 or /32 has no address to sell
-	}
 	network := pool.Addr().As4()
-	base := int64(binary.BigEndian.Uint32(network[:]))
+	return ipv4Range{base: binary.BigEndian.Uint32(network[:]), count: max(1<<(32-pool.Bits())-2, 0), firstSeq: firstSeq}
+}
+
+// insertIPv4RangesTx adds the addresses of a zone's IPv4 pools that do not
+// exist yet, free, in one INSERT: sorted together, they go in at the right
+// edge of the primary key, where pool by pool each pool's text keys
+// ("100.64.16.1" sorts between "100.64.1.1" and "100.64.2.1") went in
+// between the earlier pools' and split pages all over.
+func (db *DB) insertIPv4RangesTx(ctx context.Context, tx *sql.Tx, zoneID string, ranges []ipv4Range, keysDropped bool) error {
+	var values strings.Builder
+	longest := 0
+	for _, r := range ranges {
+		if r.count < 1 {
+			continue
+		}
+		// Integers the sync computed, written out: a zone's pools could
+		// outnumber the parameters SQLite takes.
+		if values.Len() > 0 {
+			values.WriteString(", ")
+		}
+		fmt.Fprintf(&values, "(%d, %d, %d)", r.base, r.count, r.firstSeq)
+		longest = max(longest, r.count)
+	}
+	if longest == 0 {
+		return nil
+	}
 	// i runs from 1: the network address is never sold.
 	q := `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired)
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
-		SELECT (($2 + i) >> 24) || '.' || ((($2 + i) >> 16) & 255) || '.' || ((($2 + i) >> 8) & 255) || '.' || (($2 + i) & 255),
-			$3, 4, $4 + i - 1, NULL, $5 FROM n WHERE true`
+		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3),
+			pools(base, addrs, first_seq) AS (VALUES ` + values.String() + `)
+		SELECT ((base + i) >> 24) || '.' || (((base + i) >> 16) & 255) || '.' || (((base + i) >> 8) & 255) || '.' || ((base + i) & 255),
+			$1, 4, first_seq + i - 1, NULL, $2 FROM pools, n WHERE i <= addrs`
+	args := []any{zoneID, false, longest}
 	if db.Dialect == Postgres {
 		q = `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired)
 		SELECT (a >> 24)::text || '.' || ((a >> 16) & 255)::text || '.' || ((a >> 8) & 255)::text || '.' || (a & 255)::text,
-			$3, 4, $4::bigint + i - 1, NULL, $5
-		FROM generate_series(1, $1::bigint) AS i, LATERAL (SELECT $2::bigint + i AS a) AS addr`
+			$1, 4, first_seq + i - 1, NULL, $2
+		FROM (VALUES ` + values.String() + `) AS pools(base, addrs, first_seq),
+			LATERAL generate_series(1, addrs::bigint) AS i, LATERAL (SELECT base::bigint + i AS a) AS addr`
+		args = args[:2]
 	}
-	if _, err := tx.ExecContext(ctx, keyedInsert(q, "address", keysDropped), count, base, zoneID, firstSeq, false); err != nil {
-		return 0, fmt.Errorf("add the addresses of pool %s in %s: %w", pool, zoneID, err)
+	if _, err := tx.ExecContext(ctx, keyedInsert(q, "address", keysDropped), args...); err != nil {
+		return fmt.Errorf("add the IPv4 addresses of %s: %w", zoneID, err)
 	}
-	return count, nil
+	return nil
 }
 
 // fillEmptyTable runs fill, which adds many rows to table. On PostgreSQL,
