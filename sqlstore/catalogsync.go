@@ -53,7 +53,17 @@ func (db *DB) insertOfferHostsTx(ctx context.Context, tx *sql.Tx, o metalplane.O
 			$2, $3, $4, NULL, '', $5
 		FROM generate_series(1, $1::bigint) AS i`
 	}
-	if _, err := tx.ExecContext(ctx, keyedInsert(q, "id", keysDropped), o.Hosts, o.ZoneID, o.InstanceTypeID, HostAvailable, now); err != nil {
+	q = keyedInsert(q, "id", keysDropped)
+	if keysDropped {
+		// Still sorted: the primary key and hosts_stock, built after the
+		// fill, then find their rows in order, and PostgreSQL's sort
+		// checks for that first (at 200,000 hosts both builds took 750
+		// instead of 300 ms; the sort here costs less than that). The
+		// addresses are left in sequence order, which public_ips_free
+		// follows.
+		q += ` ORDER BY 1`
+	}
+	if _, err := tx.ExecContext(ctx, q, o.Hosts, o.ZoneID, o.InstanceTypeID, HostAvailable, now); err != nil {
 		return fmt.Errorf("add the hosts of %s in %s: %w", o.InstanceTypeID, o.ZoneID, err)
 	}
 	return nil
