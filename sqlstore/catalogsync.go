@@ -43,9 +43,12 @@ func (db *DB) insertOfferHostsTx(ctx context.Context, tx *sql.Tx, o metalplane.O
 		return nil
 	}
 	// WHERE true: SQLite would read "FROM n ON CONFLICT" as a join's ON.
+	// The ID's prefix is worked out once (SQLite computes constant
+	// subexpressions before the loop); printf per row cost a fifth more.
 	q := `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at)
 		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
-		SELECT printf('%s-%s-%04d', $2, $3, i), $2, $3, $4, NULL, '', $5 FROM n WHERE true`
+		SELECT $2 || '-' || $3 || '-' || CASE WHEN i < 1000 THEN substr('000' || i, -4) ELSE i END,
+			$2, $3, $4, NULL, '', $5 FROM n WHERE true`
 	if db.Dialect == Postgres {
 		// lpad would cut longer numbers down to 4 digits; %04d does not.
 		q = `INSERT INTO hosts (id, zone_id, instance_type_id, state, instance_id, note, updated_at)
@@ -93,7 +96,6 @@ func newIPv4Range(pool netip.Prefix, firstSeq int) ipv4Range {
 // between the earlier pools' and split pages all over.
 func (db *DB) insertIPv4RangesTx(ctx context.Context, tx *sql.Tx, zoneID string, ranges []ipv4Range, keysDropped bool) error {
 	var values strings.Builder
-	longest := 0
 	for _, r := range ranges {
 		if r.count < 1 {
 			continue
@@ -104,27 +106,33 @@ func (db *DB) insertIPv4RangesTx(ctx context.Context, tx *sql.Tx, zoneID string,
 			values.WriteString(", ")
 		}
 		fmt.Fprintf(&values, "(%d, %d, %d)", r.base, r.count, r.firstSeq)
-		longest = max(longest, r.count)
 	}
-	if longest == 0 {
+	if values.Len() == 0 {
 		return nil
 	}
-	// i runs from 1: the network address is never sold.
+	// SQLite: each /24 block of a pool is a row of the recursive blocks,
+	// its first three octets written out once there; an address is a
+	// block's prefix and a last octet (o). Working out all four octets per
+	// address cost a quarter more. The network address is never sold: a
+	// pool's addresses are base+1 … base+addrs.
 	q := `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired)
-		WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $3),
-			pools(base, addrs, first_seq) AS (VALUES ` + values.String() + `)
-		SELECT ((base + i) >> 24) || '.' || (((base + i) >> 16) & 255) || '.' || (((base + i) >> 8) & 255) || '.' || ((base + i) & 255),
-			$1, 4, first_seq + i - 1, NULL, $2 FROM pools, n WHERE i <= addrs`
-	args := []any{zoneID, false, longest}
+		WITH RECURSIVE o(v) AS (SELECT 0 UNION ALL SELECT v + 1 FROM o WHERE v < 255),
+			pools(base, addrs, first_seq) AS (VALUES ` + values.String() + `),
+			blocks(base, addrs, first_seq, b) AS (
+				SELECT base, addrs, first_seq, (base + 1) >> 8 FROM pools
+				UNION ALL SELECT base, addrs, first_seq, b + 1 FROM blocks WHERE (b + 1) << 8 <= base + addrs),
+			prefixed(base, addrs, first_seq, start, prefix) AS MATERIALIZED (
+				SELECT base, addrs, first_seq, b << 8, (b >> 16) || '.' || ((b >> 8) & 255) || '.' || (b & 255) || '.' FROM blocks)
+		SELECT prefix || v, $1, 4, first_seq + start + v - base - 1, NULL, $2
+			FROM prefixed, o WHERE start + v BETWEEN base + 1 AND base + addrs`
 	if db.Dialect == Postgres {
 		q = `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired)
 		SELECT (a >> 24)::text || '.' || ((a >> 16) & 255)::text || '.' || ((a >> 8) & 255)::text || '.' || (a & 255)::text,
 			$1, 4, first_seq + i - 1, NULL, $2
 		FROM (VALUES ` + values.String() + `) AS pools(base, addrs, first_seq),
 			LATERAL generate_series(1, addrs::bigint) AS i, LATERAL (SELECT base::bigint + i AS a) AS addr`
-		args = args[:2]
 	}
-	if _, err := tx.ExecContext(ctx, keyedInsert(q, "address", keysDropped), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, keyedInsert(q, "address", keysDropped), zoneID, false); err != nil {
 		return fmt.Errorf("add the IPv4 addresses of %s: %w", zoneID, err)
 	}
 	return nil
