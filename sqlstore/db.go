@@ -297,10 +297,6 @@ func (db *DB) migrateUpTo(ctx context.Context, last int) error {
 		if err != nil {
 			return err
 		}
-		if err := asyncCommitTx(ctx, tx, db.Dialect); err != nil {
-			tx.Rollback()
-			return err
-		}
 		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("apply migration %s: %w", m.name, err)
