@@ -62,16 +62,11 @@ func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 		if last == fingerprint {
 			return nil
 		}
-		if err := db.withBulkCacheTx(ctx, tx, func() error {
-			if err := db.syncHostsTx(ctx, tx, cat); err != nil {
-				return fmt.Errorf("sync hosts: %w", err)
-			}
-			if err := db.syncIPsTx(ctx, tx, cat); err != nil {
-				return fmt.Errorf("sync public IPs: %w", err)
-			}
-			return nil
-		}); err != nil {
-			return err
+		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
+			return fmt.Errorf("sync hosts: %w", err)
+		}
+		if err := db.syncIPsTx(ctx, tx, cat); err != nil {
+			return fmt.Errorf("sync public IPs: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO catalog_syncs (id, fingerprint, synced_at) VALUES (1, $1, $2)
 			ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at`, fingerprint, db.Now().Unix()); err != nil {
