@@ -372,7 +372,9 @@ func (db *DB) SyncCatalogHosts(ctx context.Context, hosts []HostEnrollment) erro
 				return err
 			}
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id FROM hosts WHERE source = $1 AND state = $2 ORDER BY id`, HostSourceCatalog, HostAvailable)
+		// source written out: the partial index hosts_listed (migration
+		// 0036) is picked only for its own condition.
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM hosts WHERE source = '`+HostSourceCatalog+`' AND state = $1 ORDER BY id`, HostAvailable)
 		if err != nil {
 			return err
 		}

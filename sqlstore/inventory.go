@@ -203,6 +203,7 @@ func (db *DB) addPoolAddressesTx(ctx context.Context, tx *sql.Tx, cat *metalplan
 	for _, z := range cat.Zones {
 		seq := 0 // the zone's addresses are numbered across its pools, IPv4 first
 		var add [][]any
+		var ipv4 []ipv4Range
 		for _, pools := range []struct {
 			cidrs  []string
 			family int
@@ -213,11 +214,9 @@ func (db *DB) addPoolAddressesTx(ctx context.Context, tx *sql.Tx, cat *metalplan
 					return fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
 				}
 				if pools.family == 4 && p.Addr().Is4() {
-					n, err := db.insertIPv4PoolTx(ctx, tx, z.ID, p, seq+1, keysDropped)
-					if err != nil {
-						return err
-					}
-					seq += n
+					r := newIPv4Range(p, seq+1)
+					ipv4 = append(ipv4, r)
+					seq += r.count
 					continue
 				}
 				// IPv6 pools are at most IPv6PoolLimit addresses each.
@@ -232,6 +231,9 @@ func (db *DB) addPoolAddressesTx(ctx context.Context, tx *sql.Tx, cat *metalplan
 					}
 				}
 			}
+		}
+		if err := db.insertIPv4RangesTx(ctx, tx, z.ID, ipv4, keysDropped); err != nil {
+			return err
 		}
 		if err := db.insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, add); err != nil {
 			return err

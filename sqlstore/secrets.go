@@ -152,9 +152,10 @@ func (db *DB) sealLegacyTx(ctx context.Context, tx *sql.Tx) (LegacySecrets, erro
 		}
 		legacy.AccessKeys++
 	}
-	// password <> '' picks the partial index of migration 0013: only the
-	// instances being installed (and, once, the legacy rows) are read.
-	passwords, err := collect(`SELECT id, password, status FROM instances WHERE password <> '' AND password NOT LIKE $1 ORDER BY id`, seal.Prefix+"%")
+	// The condition is the partial index's of migration 0036, literal
+	// included (a parameter would not let the planners match it): only the
+	// passwords in the clear are read, not every instance being installed.
+	passwords, err := collect(`SELECT id, password, status FROM instances WHERE ` + clearPasswordCondition + ` ORDER BY id`)
 	if err != nil {
 		return legacy, fmt.Errorf("find instance passwords stored in the clear: %w", err)
 	}
@@ -172,6 +173,10 @@ func (db *DB) sealLegacyTx(ctx context.Context, tx *sql.Tx) (LegacySecrets, erro
 	}
 	return legacy, nil
 }
+
+// clearPasswordCondition is the predicate of the index
+// instances_password_clear (migration 0036), seal.Prefix written out.
+const clearPasswordCondition = `password <> '' AND password NOT LIKE 'mpsealed1:%'`
 
 func isProvisioning(status string) bool {
 	for _, s := range provisioningStatuses {

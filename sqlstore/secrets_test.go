@@ -344,3 +344,21 @@ func TestOpenNarrowsSQLiteFiles(t *testing.T) {
 		}
 	}
 }
+
+// The search for passwords in the clear writes seal.Prefix out, to match
+// its index (migration 0036): a new prefix must be written there too, or
+// every sealed password would count as one in the clear.
+func TestClearPasswordConditionSpellsTheSealPrefix(t *testing.T) {
+	if want := "NOT LIKE '" + seal.Prefix + "%'"; !strings.Contains(clearPasswordCondition, want) {
+		t.Errorf("clearPasswordCondition %q does not contain %q", clearPasswordCondition, want)
+	}
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		sql, err := migrationFiles.ReadFile("migrations/" + dialect + "/0036_start_up_indexes.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(sql), "WHERE "+clearPasswordCondition+";") {
+			t.Errorf("%s migration 0036 does not index %q", dialect, clearPasswordCondition)
+		}
+	}
+}
