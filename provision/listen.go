@@ -13,10 +13,11 @@ import (
 
 // River's listener on PostgreSQL.
 //
-// River's database/sql driver has no listener of its own, and without one
-// River fetches jobs only on its poll (FetchPollInterval): an instance
-// bought on an idle server waited up to 100 ms before a worker looked for
-// its job (docs/performance.md). River's inserts already send a pg_notify
+// River's database/sql driver as riverdatabasesql.New makes it has no
+// listener, and without one River fetches jobs only on its poll
+// (FetchPollInterval) and when a worker frees up: an instance bought on
+// an idle server waited up to 100 ms before a worker looked for its job
+// (docs/performance.md). River's inserts already send a pg_notify
 // on the "river_insert" topic in the inserting transaction, at most once
 // per FetchCooldown per queue; PostgreSQL delivers it at commit to every
 // session that LISTENs, the workers of every replica included.
@@ -32,7 +33,9 @@ import (
 // reconnects with a backoff when its connection drops, and meanwhile the
 // producers fetch every FetchPollInterval, the elector and the
 // cancellation checks poll on their own intervals, as they do with a
-// listener anyway in case a notification is lost.
+// listener anyway in case a notification is lost. Only at start is the
+// connection required: River's notifier opens it before its loop, and a
+// failure fails Start, as an unreachable database would.
 
 // listenPool is the pgx pool behind River's listener on PostgreSQL.
 type listenPool struct {

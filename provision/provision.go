@@ -146,9 +146,10 @@ func (c *Config) setDefaults() {
 // two insert notifications River sends (measured, notes/RIVER.md).
 const fetchCooldown = 10 * time.Millisecond
 
-// DefaultFetchPollInterval is how often the workers look for jobs when no
-// notification came: the fallback for lost ones (measured,
-// notes/RIVER.md: River's default caps near 100 jobs/s).
+// DefaultFetchPollInterval is how often the workers look for jobs that
+// no notification told them of: jobs whose notification was lost while
+// the listener reconnected, or held back by the one-per-FetchCooldown
+// limit on notifications.
 const DefaultFetchPollInterval = 100 * time.Millisecond
 
 // DefaultBMCTimeout bounds one call to a BMC, power change included.
