@@ -105,6 +105,11 @@ type Config struct {
 	// ObserveStepFunc, when set, is told how long each driver call of a
 	// workflow step took and whether it failed (/metrics).
 	ObserveStepFunc func(driver, step string, took time.Duration, err error)
+	// FetchPollInterval is how often the workers look for jobs that no
+	// notification told them of (listen.go, wake.go); 0 =
+	// DefaultFetchPollInterval. Tests make it long to show that the
+	// notifications alone wake the workers.
+	FetchPollInterval time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -132,11 +137,20 @@ func (c *Config) setDefaults() {
 	if c.DeadAfter == 0 {
 		c.DeadAfter = DefaultDeadAfter
 	}
+	if c.FetchPollInterval == 0 {
+		c.FetchPollInterval = DefaultFetchPollInterval
+	}
 }
 
 // fetchCooldown is the least time between two job fetches, and between
 // two insert notifications River sends (measured, notes/RIVER.md).
 const fetchCooldown = 10 * time.Millisecond
+
+// DefaultFetchPollInterval is how often the workers look for jobs that
+// no notification told them of: jobs whose notification was lost while
+// the listener reconnected, or held back by the one-per-FetchCooldown
+// limit on notifications.
+const DefaultFetchPollInterval = 100 * time.Millisecond
 
 // DefaultBMCTimeout bounds one call to a BMC, power change included.
 const DefaultBMCTimeout = 2 * time.Minute
@@ -148,6 +162,9 @@ type Provisioner struct {
 	client *river.Client[*sql.Tx]
 	cfg    Config
 	hosts  *hostDrivers
+	// listenPool holds River's listener connection on PostgreSQL
+	// (listen.go); nil on SQLite.
+	listenPool *listenPool
 
 	// draining is set when Stop begins: jobs finish the step they are in
 	// and hand themselves back instead of starting the next.
@@ -157,11 +174,24 @@ type Provisioner struct {
 	stopHeartbeats sync.Once
 }
 
+// riverDriver returns the River driver of db without a listener on
+// PostgreSQL: migrations need none, and the workers' driver comes from
+// workersDriver.
 func riverDriver(db *sqlstore.DB) riverdriver.Driver[*sql.Tx] {
 	if db.Dialect == sqlstore.Postgres {
 		return riverdatabasesql.New(db.SQL)
 	}
 	return newWakingDriver(riversqlite.New(db.SQL))
+}
+
+// workersDriver returns the River driver of db for a client that works
+// jobs: one with a listener, so that an enqueued job wakes the workers at
+// once (listen.go, wake.go).
+func workersDriver(db *sqlstore.DB) (riverdriver.Driver[*sql.Tx], *listenPool, error) {
+	if db.Dialect == sqlstore.Postgres && db.PostgresURL != "" {
+		return newListeningDriver(db)
+	}
+	return riverDriver(db), nil, nil
 }
 
 // Migrate applies River's own migrations (its job tables live in the same
@@ -181,7 +211,11 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	if cfg.Driver == nil {
 		return nil, errors.New("provision: no driver")
 	}
-	p := &Provisioner{db: db, driver: riverDriver(db), cfg: cfg,
+	driver, listenPool, err := workersDriver(db)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provisioner{db: db, driver: driver, listenPool: listenPool, cfg: cfg,
 		hosts: newHostDrivers(cfg.Driver, cfg.BMCProtocols, BMCConfig{Timeout: cfg.BMCTimeout, PollInterval: cfg.BMCPollInterval, Logger: cfg.Logger})}
 	p.hosts.installer = cfg.NetInstaller
 	workers := river.NewWorkers()
@@ -203,7 +237,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 		// Measured settings (notes/RIVER.md): the defaults cap near 100
 		// jobs/s.
 		FetchCooldown:     fetchCooldown,
-		FetchPollInterval: 100 * time.Millisecond,
+		FetchPollInterval: cfg.FetchPollInterval,
 		JobTimeout:        jobTimeout,
 		// A job whose process died (kill -9) is handed on within
 		// seconds by the heartbeats (rescue.go); River's own rescue,
@@ -216,6 +250,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 		Logger: cfg.Logger.With("component", "river"),
 	})
 	if err != nil {
+		listenPool.close()
 		return nil, fmt.Errorf("create job queue client: %w", err)
 	}
 	p.client = client
@@ -260,6 +295,7 @@ func (p *Provisioner) Stop(ctx context.Context) error {
 		defer cancel()
 		err = p.client.StopAndCancel(cancelCtx)
 	}
+	p.Close()
 	return errors.Join(err, p.endHeartbeats(ctx))
 }
 
@@ -269,8 +305,15 @@ func (p *Provisioner) Stop(ctx context.Context) error {
 // instances mid-workflow.
 func (p *Provisioner) StopAndCancel(ctx context.Context) error {
 	p.draining.Store(true)
-	return errors.Join(p.client.StopAndCancel(ctx), p.endHeartbeats(ctx))
+	err := p.client.StopAndCancel(ctx)
+	p.Close()
+	return errors.Join(err, p.endHeartbeats(ctx))
 }
+
+// Close releases what New opened beside the database (the listener's
+// pool on PostgreSQL); Stop and StopAndCancel close it too. A closed
+// provisioner is not started again.
+func (p *Provisioner) Close() { p.listenPool.close() }
 
 // settle turns what one run of a job returned into what River records:
 // nothing on success; a hand-back when the process is stopping; a retry

@@ -40,6 +40,10 @@ const (
 type DB struct {
 	SQL     *sql.DB
 	Dialect Dialect
+	// PostgresURL is the URL the database was opened with on
+	// PostgreSQL ("" on SQLite): River's listener opens its own
+	// connection with it (provision/listen.go).
+	PostgresURL string
 	// NowFunc returns the current time; tests move it forward.
 	NowFunc func() time.Time
 
@@ -103,7 +107,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqlDB.SetMaxOpenConns(40)
 		sqlDB.SetMaxIdleConns(40)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
-		db = &DB{SQL: sqlDB, Dialect: Postgres}
+		db = &DB{SQL: sqlDB, Dialect: Postgres, PostgresURL: dsn}
 	default:
 		path := strings.TrimPrefix(dsn, "sqlite://")
 		if dir := filepath.Dir(path); dir != "" {

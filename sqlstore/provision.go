@@ -110,6 +110,9 @@ func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepNa
 // completeStep records step n of the installation workflow of an
 // instance in status (CREATING or INSTALLING).
 func (db *DB) completeStep(ctx context.Context, instanceID string, status metalplane.InstanceStatus, n int, stepName, driver string, installed bool) (bool, error) {
+	if db.Dialect == Postgres {
+		return db.completeStepPostgres(ctx, instanceID, status, n, stepName, driver, installed) // stepwrites_pg.go
+	}
 	ok := false
 	err := db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ok = false

@@ -23,7 +23,8 @@ import (
 // company. If the batch fails as a whole, each record is written again
 // alone, so one record can never fail another. On PostgreSQL each record
 // keeps its own transaction: connections write in parallel there, and a
-// batch would hold the row locks of many instances at once.
+// batch would hold the row locks of many instances at once; a finished
+// step is there one statement (stepwrites_pg.go).
 
 // maxStepBatch bounds a batch of provisioning records.
 const maxStepBatch = 128

@@ -116,6 +116,9 @@ type Options struct {
 	// ConsoleOperatorTeam names the team whose admin keys are the web
 	// console's operators.
 	ConsoleOperatorTeam string
+	// JobPollInterval is how often the workers look for jobs that no
+	// notification told them of (0: the default).
+	JobPollInterval time.Duration
 }
 
 // Start boots metalplane on the database dsn (see testdb) on a free
@@ -156,7 +159,7 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 		Listen: "127.0.0.1:0", DataDir: dataDir, Database: dsn, CatalogPath: o.CatalogPath, SecretKeyFile: o.SecretKeyFile,
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
 		PeriodicInterval: periodic, PowerSyncInterval: powerSync, BMCTimeout: o.BMCTimeout, BMCPollInterval: o.BMCPollInterval,
-		MaxAttempts: o.MaxAttempts, RetryBase: o.RetryBase,
+		MaxAttempts: o.MaxAttempts, RetryBase: o.RetryBase, JobPollInterval: o.JobPollInterval,
 		Edge: edge, ConsoleOperatorTeam: o.ConsoleOperatorTeam, Netboot: o.Netboot,
 	})
 	if err != nil {

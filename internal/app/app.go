@@ -72,6 +72,10 @@ type Config struct {
 	// defaults); tests shorten them.
 	MaxAttempts int
 	RetryBase   time.Duration
+	// JobPollInterval is how often the workers look for jobs no
+	// notification told them of (0: provision's default); tests make it
+	// long to show that notifications alone wake them.
+	JobPollInterval time.Duration
 	// Getenv reads the variables a catalog names for BMC passwords;
 	// nil = os.Getenv.
 	Getenv func(string) string
@@ -254,6 +258,7 @@ func (a *App) setup(ctx context.Context) error {
 		MaxAttempts:         cfg.MaxAttempts,
 		RetryBase:           cfg.RetryBase,
 		ObserveStepFunc:     observeStep,
+		FetchPollInterval:   cfg.JobPollInterval,
 		// Load balancers are state only here: the sim driver records.
 		LoadBalancers: &sim.LoadBalancers{},
 		NetInstaller:  a.netInstaller(),
@@ -487,6 +492,9 @@ func (a *App) Close(ctx context.Context) error {
 		if err := a.Provisioner.Stop(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("stop workers: %w", err))
 		}
+	}
+	if a.Provisioner != nil {
+		a.Provisioner.Close()
 	}
 	errs = append(errs, a.DB.Close())
 	return errors.Join(errs...)
