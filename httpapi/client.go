@@ -169,11 +169,60 @@ func (c *Client) Do(ctx context.Context, action string, body []byte) (*RawRespon
 		return nil, fmt.Errorf("call %s: %w", action, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := readBody(resp)
 	if err != nil {
 		return nil, fmt.Errorf("call %s: read response: %w", action, err)
 	}
 	return &RawResponse{Status: resp.StatusCode, Body: b, Header: resp.Header}, nil
+}
+
+// readBody reads a whole response body into a buffer sized by its
+// Content-Length when the server sent one (ours always does), instead of
+// growing one from 512 bytes: a page of instances is a few dozen KB.
+func readBody(resp *http.Response) ([]byte, error) {
+	const presizeLimit = 1 << 20 // a larger stated length is not trusted
+	if n := resp.ContentLength; n > 0 && n <= presizeLimit {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, err
+		}
+		// One more read meets the end of the body: the transport keeps a
+		// connection for the next request only when its body was read to
+		// the end.
+		if _, err := resp.Body.Read(make([]byte, 1)); err != nil && err != io.EOF {
+			return nil, err
+		}
+		return b, nil
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// CheckAnswer returns what Call returns for raw when it is given no value
+// to decode the response into, without reading the response object
+// itself: nil for HTTP 200 with a success envelope, an *APIError for an
+// error envelope, and ErrMalformedResponse otherwise. A 200's envelope is
+// recognised by its opening, `{"requestId":"...","response":{`, as the
+// server writes it and PROTOCOL.md §5.1 gives it, so that a load generator
+// can count answers without decoding every page it asks for.
+func CheckAnswer(action string, raw *RawResponse) error {
+	if raw.Status != http.StatusOK {
+		return clientDecodeError(action, raw)
+	}
+	b := bytes.TrimSpace(raw.Body)
+	id, ok := bytes.CutPrefix(b, []byte(`{"requestId":"`))
+	if ok {
+		// A request id is a UUID: no escapes, so its closing quote is
+		// the first one.
+		if end := bytes.IndexByte(id, '"'); end > 0 {
+			ok = bytes.HasPrefix(id[end:], []byte(`","response":{`)) && bytes.HasSuffix(b, []byte("}}"))
+		} else {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("call %s: %w: HTTP 200 body does not open a success envelope: %q", action, ErrMalformedResponse, clientSnippet(raw.Body))
+	}
+	return nil
 }
 
 // Call sends req, marshalled to JSON, as action and decodes the answer as
