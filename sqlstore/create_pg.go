@@ -70,15 +70,6 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 		stock purchaseStock
 	)
 	first := &pgx.Batch{}
-	// PostgreSQL plans a prepared statement anew at every execution while
-	// it judges that plans made for the values may beat one made for any
-	// value, and it kept judging so for the picks: binding them cost more
-	// than running them, about a quarter of a millisecond of its CPU per
-	// purchase (docs/performance.md, "PostgreSQL purchases: plans kept").
-	// Every statement of a purchase is a lookup by key or by an index
-	// whose best use does not depend on the values, so the purchase keeps
-	// the plan made once; the setting ends with the transaction.
-	first.Queue(`SET LOCAL plan_cache_mode = force_generic_plan`)
 	if claim != nil {
 		// First, so that an identical request holding the signature makes
 		// this one roll back before allocating anything.
@@ -96,9 +87,6 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 		first.Queue(pickAddressesSQL+db.skipLocked(), pickAddressesArgs(plan, 6)...)
 	}
 	err = sendBatch(ctx, conn, first, func(br pgx.BatchResults) error {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("plan cache mode: %w", err)
-		}
 		if claim != nil {
 			tag, err := br.Exec()
 			if err != nil {
