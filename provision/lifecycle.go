@@ -275,9 +275,13 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	host := hostOf(target.Instance)
 	calls := append(installCalls(d, target),
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) })
-	more, err := p.runSteps(ctx, d, instanceID, ReinstallSteps, calls, target.Step, func(n int, name string) (bool, error) {
-		return p.db.CompleteReinstallStep(ctx, instanceID, n, name, d.Name(), name == StepInstallOS)
-	})
+	record := func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
+		return p.db.CompleteReinstallSteps(ctx, instanceID, steps, d.Name(), StepInstallOS)
+	}
+	more, unrecorded, err := p.runSteps(ctx, d, instanceID, ReinstallSteps, calls, target.Step, record)
+	if err == nil && more && len(unrecorded) > 0 {
+		more, err = record(ctx, unrecorded)
+	}
 	if err != nil || !more {
 		return err
 	}

@@ -27,11 +27,11 @@ SELECT id, $5, 'step', $6, $7, 'done' FROM done`
 
 // completeStepPostgres is completeStep on PostgreSQL; installed also
 // forgets the password (forgetPasswordTx).
-func (db *DB) completeStepPostgres(ctx context.Context, instanceID string, status metalplane.InstanceStatus, n int, stepName, driver string, installed bool) (bool, error) {
+func (db *DB) completeStepPostgres(ctx context.Context, instanceID string, status metalplane.InstanceStatus, s StepDone, driver string, installed bool) (bool, error) {
 	res, err := db.SQL.ExecContext(ctx, completeStepPostgresSQL,
-		n, installed, instanceID, string(status), db.Now().UnixMilli(), stepName, driver)
+		s.N, installed, instanceID, string(status), s.At.UnixMilli(), s.Name, driver)
 	if err != nil {
-		return false, fmt.Errorf("record step %s of %s: %w", stepName, instanceID, err)
+		return false, fmt.Errorf("record step %s of %s: %w", s.Name, instanceID, err)
 	}
 	rows, err := res.RowsAffected()
 	return rows == 1, err
