@@ -257,17 +257,14 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining
 	}
-	hostID, err := p.db.InstanceHostID(ctx, instanceID)
+	_, d, err := p.instanceDriver(ctx, instanceID)
 	if errors.Is(err, sqlstore.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	d, err := p.driverOf(ctx, hostID)
-	if err != nil {
-		return err
-	}
+	ctx = withJobMemo(ctx)
 	target, err := p.db.BeginReinstall(ctx, instanceID, d.Name())
 	if err != nil || target == nil {
 		return err

@@ -428,17 +428,14 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining // fetched as the stop began: not even begun
 	}
-	hostID, err := p.db.InstanceHostID(ctx, instanceID)
+	hostID, d, err := p.instanceDriver(ctx, instanceID)
 	if errors.Is(err, sqlstore.ErrNotFound) {
 		return nil // released: nothing to do
 	}
 	if err != nil {
 		return err
 	}
-	d, err := p.driverOf(ctx, hostID)
-	if err != nil {
-		return err
-	}
+	ctx = withJobMemo(ctx)
 	target, done, err := p.db.BeginProvision(ctx, instanceID, d.Name())
 	if err != nil || done {
 		return err

@@ -19,9 +19,10 @@ import (
 // a later step, by a timer), or with the finish of the provision
 // (RUNNING), or before the job returns for any other reason (a failed
 // step, a stop). At zero delay a provision is then two transactions, its
-// start and its finish; hardware whose steps take seconds still sees each
-// recorded within stepRecordDelay, so the progress an operator watches
-// lags by no more than that.
+// start and its finish; hardware whose steps take seconds, or the
+// simulator with a delay, still has each step recorded within
+// stepRecordDelay, so the progress an operator watches lags by no more
+// than that.
 //
 // Crash safety is that of a record lost in a crash, which every step
 // allows: each step is idempotent, and a resumed job redoes the steps
@@ -31,8 +32,12 @@ import (
 // job, which River runs once at a time.
 
 // stepRecordDelay is the longest a finished step waits to be recorded
-// while the next step runs.
-const stepRecordDelay = 250 * time.Millisecond
+// while the next step runs: long enough that the steps of the simulator
+// at zero delay, microseconds each, finish within it (the first, which
+// looks for faults in the database, has nothing pending yet), short
+// enough that someone watching a provision (`metalplane call --wait`)
+// sees every step of hardware or of a simulator with a delay.
+const stepRecordDelay = 20 * time.Millisecond
 
 // stepLog holds the finished steps of one job not yet recorded.
 type stepLog struct {

@@ -358,6 +358,18 @@ func (db *DB) Faults(ctx context.Context) ([]Fault, error) {
 	return out, rows.Err()
 }
 
+// AnyFault reports whether a fault waits for steps in zoneID of
+// instanceTypeID (an empty zone or type in the fault matches any).
+func (db *DB) AnyFault(ctx context.Context, zoneID, instanceTypeID string) (bool, error) {
+	var found int
+	err := db.readRow(ctx, `SELECT 1 FROM fault_injections WHERE remaining > 0 AND (zone_id = '' OR zone_id = $1) AND (instance_type_id = '' OR instance_type_id = $2) LIMIT 1`,
+		zoneID, instanceTypeID).Scan(&found)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // TakeFault consumes one matching fault and returns its mode, or "" when
 // the step must simply succeed. Several workers never consume the same
 // unit twice.

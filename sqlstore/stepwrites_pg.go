@@ -15,13 +15,14 @@ import (
 // the PostgreSQL backends' CPU is what the purchases wait for
 // (docs/performance.md), so the step is one statement instead: the
 // UPDATE in a WITH clause and the event inserted from what it returned,
-// atomic as any one statement is. An instance the UPDATE does not match
-// (no longer in status, or the step already recorded) returns no row and
-// gets no event, as before.
+// atomic as any one statement is, and committed without waiting for the
+// WAL's flush (asyncCommit, provision_pg.go). An instance the UPDATE does
+// not match (no longer in status, or the step already recorded) returns
+// no row and gets no event, as before.
 const completeStepPostgresSQL = `WITH done AS (
 	UPDATE instances SET provision_step = $1, password = CASE WHEN $2 THEN '' ELSE password END
 	WHERE id = $3 AND status = $4 AND provision_step < $1
-	RETURNING id)
+	RETURNING id, ` + asyncCommit + `)
 INSERT INTO instance_events (instance_id, at_ms, kind, step, driver, detail)
 SELECT id, $5, 'step', $6, $7, 'done' FROM done`
 
