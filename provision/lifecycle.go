@@ -252,7 +252,7 @@ func (w *reinstallWorker) Work(ctx context.Context, job *river.Job[ReinstallArgs
 }
 
 // reinstall performs the reinstall steps not done yet; like provisioning,
-// each step is idempotent and recorded when done.
+// each step is idempotent and recorded when done (runSteps).
 func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining

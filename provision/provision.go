@@ -3,9 +3,10 @@
 // sweep (periodic.go). Each
 // instance is one durable River job (notes/RIVER.md: one job per instance
 // is several times faster than one job per step); the job walks the steps
-// of the workflow through a hardware Driver and records each finished step
-// in its own short transaction, so a job resumed after a crash skips what
-// is done. Jobs are enqueued in the CreateInstances transaction.
+// of the workflow through a hardware Driver and records the finished
+// steps (at most 20 ms late, those of quick steps together:
+// steprecords.go), so a job resumed after a crash skips what is done.
+// Jobs are enqueued in the CreateInstances transaction.
 package provision
 
 import (
