@@ -219,6 +219,17 @@ type stepNoter interface {
 	StepNote(step string) string
 }
 
+// instanceDriver returns the host of a live instance and its driver;
+// sqlstore.ErrNotFound when the instance is released.
+func (p *Provisioner) instanceDriver(ctx context.Context, instanceID string) (string, Driver, error) {
+	a, err := p.db.FindInstanceHostAccess(ctx, instanceID)
+	if err != nil {
+		return "", nil, err
+	}
+	d, err := p.hosts.forHost(a)
+	return a.ID, d, err
+}
+
 // driverOf returns the driver of an instance's host.
 func (p *Provisioner) driverOf(ctx context.Context, hostID string) (Driver, error) {
 	a, err := p.db.FindHostAccess(ctx, hostID)

@@ -252,22 +252,19 @@ func (w *reinstallWorker) Work(ctx context.Context, job *river.Job[ReinstallArgs
 }
 
 // reinstall performs the reinstall steps not done yet; like provisioning,
-// each step is idempotent and recorded when done.
+// each step is idempotent and recorded when done (runSteps).
 func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining
 	}
-	hostID, err := p.db.InstanceHostID(ctx, instanceID)
+	_, d, err := p.instanceDriver(ctx, instanceID)
 	if errors.Is(err, sqlstore.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	d, err := p.driverOf(ctx, hostID)
-	if err != nil {
-		return err
-	}
+	ctx = withJobMemo(ctx)
 	target, err := p.db.BeginReinstall(ctx, instanceID, d.Name())
 	if err != nil || target == nil {
 		return err
@@ -275,9 +272,13 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	host := hostOf(target.Instance)
 	calls := append(installCalls(d, target),
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) })
-	more, err := p.runSteps(ctx, d, instanceID, ReinstallSteps, calls, target.Step, func(n int, name string) (bool, error) {
-		return p.db.CompleteReinstallStep(ctx, instanceID, n, name, d.Name(), name == StepInstallOS)
-	})
+	record := func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
+		return p.db.CompleteReinstallSteps(ctx, instanceID, steps, d.Name(), StepInstallOS)
+	}
+	more, unrecorded, err := p.runSteps(ctx, d, instanceID, ReinstallSteps, calls, target.Step, record)
+	if err == nil && more && len(unrecorded) > 0 {
+		more, err = record(ctx, unrecorded)
+	}
 	if err != nil || !more {
 		return err
 	}

@@ -3,9 +3,10 @@
 // sweep (periodic.go). Each
 // instance is one durable River job (notes/RIVER.md: one job per instance
 // is several times faster than one job per step); the job walks the steps
-// of the workflow through a hardware Driver and records each finished step
-// in its own short transaction, so a job resumed after a crash skips what
-// is done. Jobs are enqueued in the CreateInstances transaction.
+// of the workflow through a hardware Driver and records the finished
+// steps (at most 20 ms late, those of quick steps together:
+// steprecords.go), so a job resumed after a crash skips what is done.
+// Jobs are enqueued in the CreateInstances transaction.
 package provision
 
 import (
@@ -428,17 +429,14 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining // fetched as the stop began: not even begun
 	}
-	hostID, err := p.db.InstanceHostID(ctx, instanceID)
+	hostID, d, err := p.instanceDriver(ctx, instanceID)
 	if errors.Is(err, sqlstore.ErrNotFound) {
 		return nil // released: nothing to do
 	}
 	if err != nil {
 		return err
 	}
-	d, err := p.driverOf(ctx, hostID)
-	if err != nil {
-		return err
-	}
+	ctx = withJobMemo(ctx)
 	target, done, err := p.db.BeginProvision(ctx, instanceID, d.Name())
 	if err != nil || done {
 		return err
@@ -455,54 +453,70 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		},
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
 	)
-	more, err := p.runSteps(ctx, d, instanceID, Steps, calls, target.Step, func(n int, name string) (bool, error) {
-		return p.db.CompleteStep(ctx, instanceID, n, name, d.Name())
+	more, unrecorded, err := p.runSteps(ctx, d, instanceID, Steps, calls, target.Step, func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
+		return p.db.CompleteSteps(ctx, instanceID, steps, d.Name())
 	})
 	if err != nil || !more {
 		return err
 	}
-	return p.db.FinishProvision(ctx, instanceID, d.Name())
+	return p.db.FinishProvision(ctx, instanceID, d.Name(), unrecorded...)
 }
 
 // runSteps runs the calls of driver d after step done (1-based: the count
-// already recorded), each under the step timeout, recording each with
-// complete.
-// It reports false, with no error, when complete says the instance was
-// finished or failed elsewhere (nothing more to do), and errDraining
-// instead of starting a step once the workers are stopping.
+// already recorded), each under the step timeout, recording the finished
+// steps with record, late and together (steprecords.go). It returns the
+// steps it has not recorded yet, for the caller to record with its
+// finish. It reports false, with no error, when record says the instance
+// was finished or failed elsewhere (nothing more to do), and errDraining
+// instead of starting a step once the workers are stopping; in both cases
+// and on a failed step, what finished before is recorded first.
 func (p *Provisioner) runSteps(ctx context.Context, d Driver, instanceID string, names []string, calls []func(context.Context) error, done int,
-	complete func(n int, name string) (bool, error)) (bool, error) {
+	record func(ctx context.Context, steps []sqlstore.StepDone) (bool, error)) (more bool, unrecorded []sqlstore.StepDone, err error) {
+	log := stepLog{record: record}
 	for i, call := range calls {
 		n := i + 1
 		if n <= done {
 			continue
 		}
 		if p.draining.Load() {
-			return false, errDraining
+			_, err := log.flush(ctx)
+			return false, nil, errors.Join(errDraining, err)
 		}
 		stepCtx, cancel := context.WithTimeout(ctx, p.stepTimeout(d, names[i]))
+		log.flushLater(ctx)
 		began := time.Now()
 		err := call(stepCtx)
 		cancel()
 		if observe := p.cfg.ObserveStepFunc; observe != nil {
 			observe(d.Name(), names[i], time.Since(began), err)
 		}
+		ok, ferr := log.settle()
 		if err != nil {
-			return false, &stepError{step: names[i], driver: d.Name(), err: err}
+			if ok && ferr == nil {
+				_, ferr = log.flush(ctx)
+			}
+			if ferr != nil {
+				p.cfg.Logger.Warn("record the steps before a failed one", "instance", instanceID, "err", ferr)
+			}
+			return false, nil, &stepError{step: names[i], driver: d.Name(), err: err}
+		}
+		if ferr != nil || !ok {
+			return false, nil, ferr
 		}
 		if noter, ok := d.(stepNoter); ok {
 			if note := noter.StepNote(names[i]); note != "" {
+				// The note comes after the records of the steps before.
+				if ok, err := log.flush(ctx); err != nil || !ok {
+					return false, nil, err
+				}
 				if err := p.db.RecordEvent(ctx, instanceID, "note", names[i], d.Name(), note); err != nil {
-					return false, err
+					return false, nil, err
 				}
 			}
 		}
-		ok, err := complete(n, names[i])
-		if err != nil || !ok {
-			return false, err
-		}
+		log.add(sqlstore.StepDone{N: n, Name: names[i], At: p.db.Now()})
 	}
-	return true, nil
+	return true, log.pending, nil
 }
 
 // stepTimeout bounds one step of driver d: BMCs get BMCTimeout, a

@@ -493,18 +493,36 @@ type HostAccess struct {
 
 // FindHostAccess reads a host's driver, BMC address and password.
 func (db *DB) FindHostAccess(ctx context.Context, hostID string) (*HostAccess, error) {
-	var a HostAccess
-	var sealed string
-	err := db.readRow(ctx, `SELECT id, zone_id, instance_type_id, driver, bmc_address, bmc_password, mac FROM hosts WHERE id = $1`, hostID).
-		Scan(&a.ID, &a.ZoneID, &a.InstanceTypeID, &a.Driver, &a.BMCAddress, &sealed, &a.MAC)
+	a, err := db.scanHostAccess(db.readRow(ctx, `SELECT id, zone_id, instance_type_id, driver, bmc_address, bmc_password, mac FROM hosts WHERE id = $1`, hostID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("host %q: %w", hostID, ErrNotFound)
 	}
-	if err != nil {
+	return a, err
+}
+
+// FindInstanceHostAccess is FindHostAccess of a live instance's host, in
+// one query instead of two (InstanceHostID first); ErrNotFound when the
+// instance is released or unknown.
+func (db *DB) FindInstanceHostAccess(ctx context.Context, instanceID string) (*HostAccess, error) {
+	a, err := db.scanHostAccess(db.readRow(ctx, `SELECT i.host_id, h.zone_id, h.instance_type_id, h.driver, h.bmc_address, h.bmc_password, h.mac
+		FROM instances i JOIN hosts h ON h.id = i.host_id WHERE i.id = $1 AND i.released = $2`, instanceID, false))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("instance %s: %w", instanceID, ErrNotFound)
+	}
+	return a, err
+}
+
+// scanHostAccess reads a row of the columns FindHostAccess selects and
+// opens the password.
+func (db *DB) scanHostAccess(row *sql.Row) (*HostAccess, error) {
+	var a HostAccess
+	var sealed string
+	if err := row.Scan(&a.ID, &a.ZoneID, &a.InstanceTypeID, &a.Driver, &a.BMCAddress, &sealed, &a.MAC); err != nil {
 		return nil, err
 	}
-	if a.Password, err = db.openSecret(sealed, hostPasswordContext(hostID)); err != nil {
-		return nil, fmt.Errorf("host %s: %w", hostID, err)
+	var err error
+	if a.Password, err = db.openSecret(sealed, hostPasswordContext(a.ID)); err != nil {
+		return nil, fmt.Errorf("host %s: %w", a.ID, err)
 	}
 	a.Fingerprint = a.Driver + "\x00" + a.BMCAddress + "\x00" + sealed + "\x00" + a.MAC
 	return &a, nil

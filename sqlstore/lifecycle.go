@@ -473,9 +473,10 @@ func (db *DB) BeginReinstall(ctx context.Context, instanceID, driver string) (*P
 	return target, err
 }
 
-// CompleteReinstallStep records that step n of the reinstall is done, so a
-// resumed job skips it. Returns false if the instance is no longer
-// INSTALLING.
-func (db *DB) CompleteReinstallStep(ctx context.Context, instanceID string, n int, stepName, driver string, installed bool) (bool, error) {
-	return db.completeStep(ctx, instanceID, metalplane.StatusInstalling, n, stepName, driver, installed)
+// CompleteReinstallSteps records that steps of the reinstall are done,
+// so a resumed job skips them; the password is forgotten with the record
+// of the step named installStep, which installed the OS. Returns false if
+// the instance is no longer INSTALLING.
+func (db *DB) CompleteReinstallSteps(ctx context.Context, instanceID string, steps []StepDone, driver, installStep string) (bool, error) {
+	return db.completeSteps(ctx, instanceID, metalplane.StatusInstalling, steps, driver, installStep)
 }

@@ -28,6 +28,9 @@ type ProvisionTarget struct {
 // left to do (the instance finished or failed already, or was removed):
 // the job must then end without touching anything.
 func (db *DB) BeginProvision(ctx context.Context, instanceID, driver string) (target *ProvisionTarget, done bool, err error) {
+	if db.Dialect == Postgres {
+		return db.beginProvisionPostgres(ctx, instanceID, driver) // provision_pg.go
+	}
 	err = db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		target, done = nil, false
 		q := db.cached(tx)
@@ -78,7 +81,14 @@ func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID stri
 	if err != nil {
 		return nil, err
 	}
-	if password, err = db.openSecret(password, instancePasswordContext(instanceID)); err != nil {
+	return db.provisionTarget(ctx, q, in, step, password, sshKeys, userData)
+}
+
+// provisionTarget completes the target of instance in from its stored
+// secrets, reading its key pair's keys with q.
+func (db *DB) provisionTarget(ctx context.Context, q queryer, in *metalplane.Instance, step int, password, sshKeys, userData string) (*ProvisionTarget, error) {
+	password, err := db.openSecret(password, instancePasswordContext(in.ID))
+	if err != nil {
 		return nil, err
 	}
 	target := &ProvisionTarget{Instance: in, Step: step, Password: password, UserData: userData}
@@ -104,50 +114,25 @@ func (db *DB) provisionTargetTx(ctx context.Context, tx *sql.Tx, instanceID stri
 // it: a host whose BMC fails a later step is replaced by another
 // (QuarantineHost), on which the OS is installed again.
 func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepName, driver string) (bool, error) {
-	return db.completeStep(ctx, instanceID, metalplane.StatusCreating, n, stepName, driver, false)
+	return db.CompleteSteps(ctx, instanceID, []StepDone{{N: n, Name: stepName, At: db.Now()}}, driver)
 }
 
-// completeStep records step n of the installation workflow of an
-// instance in status (CREATING or INSTALLING).
-func (db *DB) completeStep(ctx context.Context, instanceID string, status metalplane.InstanceStatus, n int, stepName, driver string, installed bool) (bool, error) {
+// FinishProvision moves a CREATING instance to RUNNING, with the records
+// of the steps not recorded yet (CompleteSteps); PREPAID instances expire
+// `period` months after creation.
+func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string, steps ...StepDone) error {
 	if db.Dialect == Postgres {
-		return db.completeStepPostgres(ctx, instanceID, status, n, stepName, driver, installed) // stepwrites_pg.go
+		return db.finishProvisionPostgres(ctx, instanceID, driver, steps) // provision_pg.go
 	}
-	ok := false
-	err := db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		ok = false
-		q := db.cached(tx)
-		res, err := q.ExecContext(ctx, `UPDATE instances SET provision_step = $1 WHERE id = $2 AND status = $3 AND provision_step < $1`,
-			n, instanceID, string(status))
-		if err != nil {
-			return err
-		}
-		if rows, _ := res.RowsAffected(); rows == 0 {
-			return nil
-		}
-		ok = true
-		if installed {
-			if err := db.forgetPasswordTx(ctx, q, instanceID); err != nil {
-				return err
-			}
-		}
-		return db.addEventTx(ctx, q, instanceID, "step", stepName, driver, "done")
-	})
-	return ok, err
-}
-
-// FinishProvision moves a CREATING instance to RUNNING; PREPAID instances
-// expire `period` months after creation.
-func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string) error {
 	return db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := db.cached(tx)
 		// Only what the finish needs: on SQLite's one writer every column
 		// read is writer time (docs/performance.md).
 		var status, chargeType string
-		var period int
+		var period, recorded int
 		var created int64
-		err := q.QueryRowContext(ctx, `SELECT status, charge_type, period, create_time FROM instances WHERE id = $1`+db.forUpdate(), instanceID).
-			Scan(&status, &chargeType, &period, &created)
+		err := q.QueryRowContext(ctx, `SELECT status, charge_type, period, create_time, provision_step FROM instances WHERE id = $1`+db.forUpdate(), instanceID).
+			Scan(&status, &chargeType, &period, &created, &recorded)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -161,10 +146,15 @@ func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string) er
 		if chargeType == metalplane.ChargeTypePrepaid {
 			expired = time.Unix(created, 0).UTC().AddDate(0, period, 0).Unix()
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '' WHERE id = $3`, string(metalplane.StatusRunning), expired, instanceID); err != nil {
+		step := recorded
+		if len(steps) > 0 {
+			step = max(step, steps[len(steps)-1].N)
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '', provision_step = $3 WHERE id = $4`,
+			string(metalplane.StatusRunning), expired, step, instanceID); err != nil {
 			return err
 		}
-		return db.addEventTx(ctx, q, instanceID, "status", "", driver, "CREATING → RUNNING")
+		return db.addStepEventsTx(ctx, q, instanceID, driver, recorded, steps, "CREATING → RUNNING")
 	})
 }
 
@@ -366,6 +356,18 @@ func (db *DB) Faults(ctx context.Context) ([]Fault, error) {
 		out = append(out, f)
 	}
 	return out, rows.Err()
+}
+
+// AnyFault reports whether a fault waits for steps in zoneID of
+// instanceTypeID (an empty zone or type in the fault matches any).
+func (db *DB) AnyFault(ctx context.Context, zoneID, instanceTypeID string) (bool, error) {
+	var found int
+	err := db.readRow(ctx, `SELECT 1 FROM fault_injections WHERE remaining > 0 AND (zone_id = '' OR zone_id = $1) AND (instance_type_id = '' OR instance_type_id = $2) LIMIT 1`,
+		zoneID, instanceTypeID).Scan(&found)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // TakeFault consumes one matching fault and returns its mode, or "" when

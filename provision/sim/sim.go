@@ -13,10 +13,20 @@ import (
 )
 
 // FaultSource says whether a step on a host must fail (sqlstore's
-// TakeFault, so faults are shared by every process on the database).
+// TakeFault, so faults are shared by every process on the database), and
+// whether any fault waits for a zone and type (AnyFault).
 type FaultSource interface {
 	TakeFault(ctx context.Context, zoneID, instanceTypeID, step string) (sqlstore.FaultMode, error)
+	AnyFault(ctx context.Context, zoneID, instanceTypeID string) (bool, error)
 }
+
+// faultsWaiting is remembered for a job (provision.Remember): whether any
+// fault waited for its host's zone and type at its first step. A job that
+// found none takes none at its later steps either, without asking the
+// database again; a fault injected while a provision runs is therefore
+// taken by the provisions that start after it (and by those that found
+// faults waiting already), which is all a test or a demo needs of it.
+type faultsWaiting struct{}
 
 // Driver simulates hardware.
 type Driver struct {
@@ -46,6 +56,18 @@ func (d *Driver) step(ctx context.Context, h provision.Host, name string) error 
 		}
 	}
 	if d.Faults == nil {
+		return nil
+	}
+	waiting, looked := provision.Recall(ctx, faultsWaiting{})
+	if !looked {
+		found, err := d.Faults.AnyFault(ctx, h.ZoneID, h.InstanceTypeID)
+		if err != nil {
+			return err
+		}
+		provision.Remember(ctx, faultsWaiting{}, found)
+		waiting = found
+	}
+	if found, _ := waiting.(bool); !found {
 		return nil
 	}
 	mode, err := d.Faults.TakeFault(ctx, h.ZoneID, h.InstanceTypeID, name)

@@ -1,0 +1,88 @@
+package sqlstore_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/metalplane/metalplane/internal/apitest"
+	"github.com/metalplane/metalplane/sqlstore"
+)
+
+// TestStepRecordsInBatches drives a provision's records by hand, as a job
+// that records its steps late and together does (workers off): every
+// step is recorded done once and in order, whatever batches the records
+// came in and however they overlap, the finish records the steps still
+// pending with RUNNING, and nothing is recorded once the provision ended.
+func TestStepRecordsInBatches(t *testing.T) {
+	apitest.Each(t, func(t *testing.T, env *apitest.Env) {
+		ctx := context.Background()
+		var created struct {
+			InstanceIDSet []string `json:"instanceIdSet"`
+		}
+		if err := env.BMC().Call(ctx, "CreateInstances", map[string]any{"zoneId": "SEL-A", "instanceTypeId": "M6C", "amount": 1,
+			"instanceChargeType": "POSTPAID", "internetChargeType": "ByBandwidth"}, &created); err != nil {
+			t.Fatal(err)
+		}
+		id := created.InstanceIDSet[0]
+		db := env.DB
+		target, done, err := db.BeginProvision(ctx, id, "test")
+		if err != nil || done || target.Step != 0 {
+			t.Fatalf("BeginProvision: %+v, done %t, %v; want step 0 of a provision to do", target, done, err)
+		}
+		names := []string{"one", "two", "three", "four", "five", "six"}
+		step := func(n int) sqlstore.StepDone {
+			return sqlstore.StepDone{N: n, Name: names[n-1], At: time.UnixMilli(1_800_000_000_000 + int64(n)*1000)}
+		}
+		record := func(want bool, steps ...sqlstore.StepDone) {
+			t.Helper()
+			if ok, err := db.CompleteSteps(ctx, id, steps, "test"); err != nil || ok != want {
+				t.Fatalf("CompleteSteps(%v): %t, %v; want %t", steps, ok, err, want)
+			}
+		}
+		record(true, step(1), step(2))
+		record(true, step(2), step(3)) // step 2 again, as a job resumed before its record was known
+		record(false, step(3))         // recorded already: the job is told to stop
+		if again, done, err := db.BeginProvision(ctx, id, "test"); err != nil || done || again.Step != 3 {
+			t.Fatalf("resumed BeginProvision: %+v, done %t, %v; want step 3 done", again, done, err)
+		}
+		if err := db.FinishProvision(ctx, id, "test", step(4), step(5), step(6)); err != nil {
+			t.Fatal(err)
+		}
+		record(false, step(6))
+		if err := db.FinishProvision(ctx, id, "test", step(6)); err != nil {
+			t.Fatal(err)
+		}
+
+		in, err := db.FindInstance(ctx, env.Team.ID, id)
+		if err != nil || in.Status != "RUNNING" {
+			t.Fatalf("instance %+v, %v; want RUNNING", in, err)
+		}
+		events, err := db.InstanceEvents(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range events {
+			switch e.Kind {
+			case "step":
+				got = append(got, fmt.Sprintf("%s %s at %d", e.Step, e.Detail, e.At.Unix()))
+			case "status", "resumed":
+				got = append(got, e.Detail)
+			}
+		}
+		want := []string{"PENDING → CREATING"}
+		for n := 1; n <= 6; n++ {
+			want = append(want, fmt.Sprintf("%s done at %d", names[n-1], step(n).At.Unix()))
+			if n == 3 {
+				want = append(want, "resuming after step 3")
+			}
+		}
+		want = append(want, "CREATING → RUNNING")
+		if !slices.Equal(got, want) {
+			t.Errorf("events:\n got %q\nwant %q", got, want)
+		}
+	}, apitest.Options{NoWorkers: true})
+}
