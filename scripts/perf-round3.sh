@@ -170,6 +170,8 @@ rss_mib() { awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$1/status"; }
 loadgen() {
 	load_cmd="mploadgen $*"
 	out=$("${run[@]}" "$MPLOADGEN" "$@" 2>>"$WORK/mploadgen.log")
+	# The failures a row counts, by code, for whoever reads the log.
+	grep '^error' <<<"$out" | sed "s|^|$load_cmd: |" >>"$WORK/mploadgen.log" || true
 }
 
 # rate_figure sums up a CreateInstances or DescribeInstances run from
