@@ -213,11 +213,8 @@ func CheckAnswer(action string, raw *RawResponse) error {
 	if ok {
 		// A request id is a UUID: no escapes, so its closing quote is
 		// the first one.
-		if end := bytes.IndexByte(id, '"'); end > 0 {
-			ok = bytes.HasPrefix(id[end:], []byte(`","response":{`)) && bytes.HasSuffix(b, []byte("}}"))
-		} else {
-			ok = false
-		}
+		end := bytes.IndexByte(id, '"')
+		ok = end > 0 && bytes.HasPrefix(id[end:], []byte(`","response":{`)) && bytes.HasSuffix(b, []byte("}}"))
 	}
 	if !ok {
 		return fmt.Errorf("call %s: %w: HTTP 200 body does not open a success envelope: %q", action, ErrMalformedResponse, clientSnippet(raw.Body))
