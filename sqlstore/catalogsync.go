@@ -58,10 +58,12 @@ func (db *DB) insertOfferHostsTx(ctx context.Context, tx *sql.Tx, o metalplane.O
 	}
 	q = keyedInsert(q, "id", keysDropped)
 	if keysDropped {
-		// Still sorted: the primary key and hosts_stock, built after the
+		// Still sorted: the primary key and hosts_free, built after the
 		// fill, then find their rows in order, and PostgreSQL's sort
 		// checks for that first (at 200,000 hosts both builds took 750
-		// instead of 300 ms; the sort here costs less than that). The
+		// instead of 300 ms; the sort here costs less than that; the
+		// bytewise order of hosts_free is the collation's order for these
+		// IDs under C.UTF-8, not under every collation). The
 		// addresses are left in sequence order, which public_ips_free
 		// follows.
 		q += ` ORDER BY 1`

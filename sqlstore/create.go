@@ -147,7 +147,8 @@ func (db *DB) CreateInstances(ctx context.Context, plan *metalplane.CreatePlan, 
 		// The purchase's first statement writes it.
 		claim.Response = response
 	}
-	if err := db.createPipelined(ctx, plan, result, claim, enqueue); err != nil {
+	// Batched with the purchases of the moment (groupcommit_pg.go).
+	if err := db.committer().submit(ctx, &purchase{plan: plan, result: result, replay: claim, enqueue: enqueue}); err != nil {
 		return nil, err
 	}
 	return result, nil
@@ -180,7 +181,7 @@ func (db *DB) createTx(ctx context.Context, sqlTx *sql.Tx, plan *metalplane.Crea
 	}
 	// 16. Stock: hosts, then public addresses.
 	var stock purchaseStock
-	if stock.hosts, err = db.pickFree(ctx, tx, pickHostsSQL, pickHostsArgs(plan)...); err != nil {
+	if stock.hosts, err = queryStrings(ctx, tx, db.pickHostsSQL(""), pickHostsArgs(plan)...); err != nil {
 		return fmt.Errorf("pick hosts: %w", err)
 	}
 	if stock.ipv4, err = db.pickFree(ctx, tx, pickAddressesSQL, pickAddressesArgs(plan, 4)...); err != nil {

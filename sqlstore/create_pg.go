@@ -60,7 +60,34 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback() // a no-op once committed
+	team, err := db.purchaseOnConn(ctx, conn, tx, nil, plan, result, claim, enqueue)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return commitError(err, team)
+	}
+	if claim != nil {
+		claim.written = true
+	}
+	return nil
+}
 
+// commitError is what a purchase's failed commit means to its buyer.
+func commitError(err error, team *metalplane.Team) error {
+	if isQuotaViolation(err) {
+		// A purchase that committed since this one read the count took
+		// the last of the quota (migration 0034).
+		return metalplane.Errorf("OPERATION_DENIED_INSTANCE_QUOTA_EXCEED", "The team's quota of %d instances would be exceeded.", team.InstanceQuota)
+	}
+	return fmt.Errorf("commit: %w", err)
+}
+
+// purchaseOnConn runs a purchase's statements inside tx, conn's open
+// transaction, without committing it; prefix are statements without
+// arguments sent first, in the same round trip (a batch's savepoints). It
+// returns the team as read, for the commit's refusal.
+func (db *DB) purchaseOnConn(ctx context.Context, conn *sql.Conn, tx *sql.Tx, prefix []string, plan *metalplane.CreatePlan, result *CreateResult, claim *Replay, enqueue EnqueueFunc) (*metalplane.Team, error) {
 	lockTeamFirst := plan.SubnetID != ""
 	teamQuery := `SELECT ` + teamColumns + `, live_instances FROM teams WHERE id = $1`
 	lockTeam := teamQuery + ` FOR NO KEY UPDATE`
@@ -70,6 +97,9 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 		stock purchaseStock
 	)
 	first := &pgx.Batch{}
+	for _, q := range prefix {
+		first.Queue(q)
+	}
 	if claim != nil {
 		// First, so that an identical request holding the signature makes
 		// this one roll back before allocating anything.
@@ -81,12 +111,17 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 	} else {
 		first.Queue(teamQuery, plan.TeamID)
 	}
-	first.Queue(pickHostsSQL+db.skipLocked(), pickHostsArgs(plan)...)
+	first.Queue(db.pickHostsSQL(""), pickHostsArgs(plan)...)
 	first.Queue(pickAddressesSQL+db.skipLocked(), pickAddressesArgs(plan, 4)...)
 	if plan.EnableIPv6 {
 		first.Queue(pickAddressesSQL+db.skipLocked(), pickAddressesArgs(plan, 6)...)
 	}
-	err = sendBatch(ctx, conn, first, func(br pgx.BatchResults) error {
+	err := sendBatch(ctx, conn, first, func(br pgx.BatchResults) (err error) {
+		for _, q := range prefix {
+			if _, err := br.Exec(); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
 		if claim != nil {
 			tag, err := br.Exec()
 			if err != nil {
@@ -116,15 +151,15 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// 15. Quota, 16. stock, 17. balance, in this order.
 	if err := checkQuota(team, live, plan.Amount); err != nil {
-		return err
+		return nil, err
 	}
 	total, one, err := db.checkPicksAndMoneyTx(ctx, tx, plan, result.OrderNumber, team, &stock)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	if enqueue != nil {
@@ -132,16 +167,16 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 		// before the writes below so that none of its round trips falls
 		// while this transaction holds the team's row.
 		if err := enqueue(ctx, tx, result.InstanceIDSet); err != nil {
-			return fmt.Errorf("enqueue provisioning: %w", err)
+			return nil, fmt.Errorf("enqueue provisioning: %w", err)
 		}
 	}
 	rows, err := db.purchaseRows(plan, result, team.ID, &stock, total, one)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	money, err := db.purchaseMoney(plan, result.OrderNumber, team.ID, total)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	writes := &pgx.Batch{}
 	for _, st := range rows {
@@ -168,20 +203,9 @@ func (db *DB) createOnConn(ctx context.Context, conn *sql.Conn, plan *metalplane
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := tx.Commit(); err != nil {
-		if isQuotaViolation(err) {
-			// A purchase that committed since this one read the count
-			// took the last of the quota (migration 0034).
-			return metalplane.Errorf("OPERATION_DENIED_INSTANCE_QUOTA_EXCEED", "The team's quota of %d instances would be exceeded.", team.InstanceQuota)
-		}
-		return fmt.Errorf("commit: %w", err)
-	}
-	if claim != nil {
-		claim.written = true
-	}
-	return nil
+	return team, nil
 }
 
 // purchaseMoney returns the writes of a purchase to the team's row: the

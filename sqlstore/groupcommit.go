@@ -58,9 +58,16 @@ type groupCommitter struct {
 func (db *DB) committer() *groupCommitter {
 	db.groupOnce.Do(func() {
 		g := &groupCommitter{db: db, queue: make(chan *purchase), stop: make(chan struct{})}
-		g.resumeIDs()
-		g.wg.Add(1)
-		go g.run()
+		workers := 1
+		if db.singleWriter() {
+			g.resumeIDs()
+		} else {
+			workers = pgCommitters
+		}
+		for range workers {
+			g.wg.Add(1)
+			go g.run()
+		}
 		db.group = g
 	})
 	return db.group
@@ -174,6 +181,10 @@ const statementTimeout = time.Minute
 func (g *groupCommitter) commit(batch []*purchase) {
 	ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
 	defer cancel()
+	if !g.db.singleWriter() {
+		g.commitPipelined(ctx, batch)
+		return
+	}
 	if len(batch) == 1 {
 		g.alone(ctx, batch[0])
 		return

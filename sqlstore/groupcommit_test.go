@@ -17,22 +17,7 @@ import (
 // certain.
 func TestPurchaseDrawsNewIDsWhenTheyAreTaken(t *testing.T) {
 	ctx := context.Background()
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "metalplane.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	useNewSecretKey(t, db)
-	cat, err := metalplane.LoadCatalog(metalplane.DemoCatalog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.SyncCatalog(ctx, cat); err != nil {
-		t.Fatal(err)
-	}
+	db, cat := openDemoDB(t, filepath.Join(t.TempDir(), "metalplane.db"))
 	team, err := db.CreateTeam(ctx, TeamCreate{Name: "ids", PostpaidAllowed: true, InitialCredit: metalplane.Money(1_000_000_000)})
 	if err != nil {
 		t.Fatal(err)

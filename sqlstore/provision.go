@@ -253,8 +253,7 @@ func (db *DB) QuarantineHost(ctx context.Context, q Quarantine, enqueue EnqueueF
 			return nil
 		}
 		why := fmt.Sprintf("its BMC failed step %s of the provision of %s after the retries: %s", q.Step, in.ID, q.Reason)
-		free, err := db.pickFree(ctx, tx, `SELECT id FROM hosts WHERE zone_id = $1 AND instance_type_id = $2 AND state = $3 AND id <> $4 ORDER BY id LIMIT 1`,
-			in.ZoneID, in.InstanceTypeID, HostAvailable, in.HostID)
+		free, err := queryStrings(ctx, tx, db.pickHostsSQL("AND id <> $4 "), in.ZoneID, in.InstanceTypeID, 1, in.HostID)
 		if err != nil {
 			return fmt.Errorf("pick another host: %w", err)
 		}
