@@ -437,7 +437,7 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		return err
 	}
 	ctx = withJobMemo(ctx)
-	target, done, err := p.db.BeginProvision(ctx, instanceID, d.Name())
+	target, started, done, err := p.begin(ctx, instanceID, d.Name())
 	if err != nil || done {
 		return err
 	}
@@ -453,26 +453,54 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		},
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
 	)
-	more, unrecorded, err := p.runSteps(ctx, d, instanceID, Steps, calls, target.Step, func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
+	more, unrecorded, err := p.runSteps(ctx, d, instanceID, Steps, calls, target.Step, started, func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
 		return p.db.CompleteSteps(ctx, instanceID, steps, d.Name())
 	})
 	if err != nil || !more {
 		return err
 	}
-	return p.db.FinishProvision(ctx, instanceID, d.Name(), unrecorded...)
+	return p.db.FinishProvisionOf(ctx, in, d.Name(), unrecorded...)
+}
+
+// begin reads the instance to provision. A PENDING instance's start
+// (PENDING → CREATING) is not written here: it is returned as the first
+// record of the job, to be written with the first steps' records or with
+// the finish (steprecords.go), so that a provision whose steps are quick
+// is one write. Until then the instance stays PENDING, which every action
+// treats as CREATING, and a crash leaves it to be provisioned anew, its
+// steps redone as after any lost record. A CREATING instance (a resumed
+// job) is begun as before, its resumption recorded at once. done means
+// there is nothing to do: the instance was released or has finished.
+func (p *Provisioner) begin(ctx context.Context, instanceID, driver string) (*sqlstore.ProvisionTarget, []sqlstore.StepDone, bool, error) {
+	target, err := p.db.ReadProvisionTarget(ctx, instanceID)
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return nil, nil, true, nil
+	}
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if target.Instance.Status == metalplane.StatusPending {
+		return target, []sqlstore.StepDone{sqlstore.StartStep(p.db.Now())}, false, nil
+	}
+	target, done, err := p.db.BeginProvision(ctx, instanceID, driver)
+	return target, nil, done, err
 }
 
 // runSteps runs the calls of driver d after step done (1-based: the count
 // already recorded), each under the step timeout, recording the finished
-// steps with record, late and together (steprecords.go). It returns the
+// steps with record, late and together (steprecords.go), after the
+// records pending already (the provision's start, or none). It returns the
 // steps it has not recorded yet, for the caller to record with its
 // finish. It reports false, with no error, when record says the instance
 // was finished or failed elsewhere (nothing more to do), and errDraining
 // instead of starting a step once the workers are stopping; in both cases
 // and on a failed step, what finished before is recorded first.
 func (p *Provisioner) runSteps(ctx context.Context, d Driver, instanceID string, names []string, calls []func(context.Context) error, done int,
-	record func(ctx context.Context, steps []sqlstore.StepDone) (bool, error)) (more bool, unrecorded []sqlstore.StepDone, err error) {
+	pending []sqlstore.StepDone, record func(ctx context.Context, steps []sqlstore.StepDone) (bool, error)) (more bool, unrecorded []sqlstore.StepDone, err error) {
 	log := stepLog{record: record}
+	for _, s := range pending {
+		log.add(s)
+	}
 	for i, call := range calls {
 		n := i + 1
 		if n <= done {
