@@ -117,23 +117,38 @@ func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepNa
 	return db.CompleteSteps(ctx, instanceID, []StepDone{{N: n, Name: stepName, At: db.Now()}}, driver)
 }
 
-// ReadProvisionTarget reads an instance to provision with its secrets,
-// without writing anything: the start of a PENDING instance's provision
-// is recorded later, with its first steps or its finish (StartStep).
-// ErrNotFound means it was released or never existed.
-func (db *DB) ReadProvisionTarget(ctx context.Context, instanceID string) (*ProvisionTarget, error) {
+// readProvisionSQL reads an instance with its secrets and its host's
+// access; the host's columns are renamed so that the instance's need no
+// table name.
+const readProvisionSQL = `SELECT h_id, h_zone_id, h_instance_type_id, h_driver, h_bmc_address, h_bmc_password, h_mac,
+	provision_step, password, ssh_keys, user_data, ` + instanceColumns + `
+	FROM instances JOIN (SELECT id AS h_id, zone_id AS h_zone_id, instance_type_id AS h_instance_type_id, driver AS h_driver,
+		bmc_address AS h_bmc_address, bmc_password AS h_bmc_password, mac AS h_mac FROM hosts) h ON h.h_id = instances.host_id
+	WHERE id = $1 AND released = $2`
+
+// ReadProvision reads, in one query and without writing anything, what a
+// provision job needs before its first step: the instance with its
+// secrets, and its host's access (the driver). The start of a PENDING
+// instance's provision is recorded later, with its first steps or its
+// finish (StartStep). ErrNotFound means the instance was released or
+// never existed.
+func (db *DB) ReadProvision(ctx context.Context, instanceID string) (*HostAccess, *ProvisionTarget, error) {
+	var h hostAccessRow
 	var password, sshKeys, userData string
 	var step int
-	row := db.readRow(ctx, `SELECT provision_step, password, ssh_keys, user_data, `+instanceColumns+` FROM instances WHERE id = $1 AND released = $2`,
-		instanceID, false)
-	in, err := scanInstance(prefixScanner{row, []any{&step, &password, &sshKeys, &userData}})
+	in, err := scanInstance(prefixScanner{db.readRow(ctx, readProvisionSQL, instanceID, false), append(h.dests(), &step, &password, &sshKeys, &userData)})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("instance %s: %w", instanceID, ErrNotFound)
+		return nil, nil, fmt.Errorf("instance %s: %w", instanceID, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read the instance to provision %s: %w", instanceID, err)
+		return nil, nil, fmt.Errorf("read the instance to provision %s: %w", instanceID, err)
 	}
-	return db.provisionTarget(ctx, readQueryer{db}, in, step, password, sshKeys, userData)
+	a, err := db.openHostAccess(&h)
+	if err != nil {
+		return nil, nil, err
+	}
+	target, err := db.provisionTarget(ctx, readQueryer{db}, in, step, password, sshKeys, userData)
+	return a, target, err
 }
 
 // FinishProvision moves a CREATING instance to RUNNING, with the records
@@ -149,7 +164,7 @@ func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string, st
 }
 
 // FinishProvisionOf is FinishProvision of instance in as the provision
-// read it (ReadProvisionTarget, BeginProvision): its creation and period,
+// read it (ReadProvision, BeginProvision): its creation and period,
 // which the expiry is computed from and which do not change while it is
 // provisioned, are not read again.
 func (db *DB) FinishProvisionOf(ctx context.Context, in *metalplane.Instance, driver string, steps ...StepDone) error {

@@ -140,9 +140,12 @@ func TestProvisionStartRecordedLate(t *testing.T) {
 
 		// The start with the first steps, then the finish.
 		withSteps := created.InstanceIDSet[0]
-		target, err := db.ReadProvisionTarget(ctx, withSteps)
+		host, target, err := db.ReadProvision(ctx, withSteps)
 		if err != nil || target.Instance.Status != "PENDING" || target.Step != 0 || target.Password == "" {
-			t.Fatalf("ReadProvisionTarget: %+v, %v; want a PENDING instance at step 0 with its password", target, err)
+			t.Fatalf("ReadProvision: %+v, %v; want a PENDING instance at step 0 with its password", target, err)
+		}
+		if host.ID != target.Instance.HostID || host.Driver != "sim" {
+			t.Fatalf("ReadProvision: host %+v; want the instance's host %s, driver sim", host, target.Instance.HostID)
 		}
 		if got := status(withSteps); got != "PENDING" {
 			t.Fatalf("status after the read %s; want PENDING (nothing written)", got)
@@ -168,7 +171,7 @@ func TestProvisionStartRecordedLate(t *testing.T) {
 
 		// The start with the finish: one write.
 		atOnce := created.InstanceIDSet[1]
-		target, err = db.ReadProvisionTarget(ctx, atOnce)
+		_, target, err = db.ReadProvision(ctx, atOnce)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -194,8 +197,8 @@ func TestProvisionStartRecordedLate(t *testing.T) {
 				t.Errorf("events of %s:\n got %q\nwant %q, then CREATING → RUNNING", id, got, want)
 			}
 		}
-		if _, err := db.ReadProvisionTarget(ctx, "nonexistent"); !errors.Is(err, sqlstore.ErrNotFound) {
-			t.Errorf("ReadProvisionTarget of an unknown instance: %v; want ErrNotFound", err)
+		if _, _, err := db.ReadProvision(ctx, "nonexistent"); !errors.Is(err, sqlstore.ErrNotFound) {
+			t.Errorf("ReadProvision of an unknown instance: %v; want ErrNotFound", err)
 		}
 	}, apitest.Options{NoWorkers: true})
 }
