@@ -275,7 +275,7 @@ func (p *Provisioner) reinstall(ctx context.Context, instanceID string) error {
 	record := func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
 		return p.db.CompleteReinstallSteps(ctx, instanceID, steps, d.Name(), StepInstallOS)
 	}
-	more, unrecorded, err := p.runSteps(ctx, d, instanceID, ReinstallSteps, calls, target.Step, record)
+	more, unrecorded, err := p.runSteps(ctx, d, instanceID, ReinstallSteps, calls, target.Step, nil, record)
 	if err == nil && more && len(unrecorded) > 0 {
 		more, err = record(ctx, unrecorded)
 	}

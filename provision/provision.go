@@ -429,22 +429,12 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining // fetched as the stop began: not even begun
 	}
-	hostID, d, err := p.instanceDriver(ctx, instanceID)
-	if errors.Is(err, sqlstore.ErrNotFound) {
-		return nil // released: nothing to do
-	}
-	if err != nil {
-		return err
-	}
 	ctx = withJobMemo(ctx)
-	target, done, err := p.db.BeginProvision(ctx, instanceID, d.Name())
+	d, target, started, done, err := p.begin(ctx, instanceID)
 	if err != nil || done {
 		return err
 	}
 	in := target.Instance
-	if in.HostID != hostID {
-		return fmt.Errorf("instance %s moved from host %s to %s meanwhile", instanceID, hostID, in.HostID)
-	}
 	host := hostOf(in)
 	calls := append(installCalls(d, target),
 		func(ctx context.Context) error {
@@ -453,26 +443,63 @@ func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 		},
 		func(ctx context.Context) error { return d.SetPower(ctx, host, true) },
 	)
-	more, unrecorded, err := p.runSteps(ctx, d, instanceID, Steps, calls, target.Step, func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
+	more, unrecorded, err := p.runSteps(ctx, d, instanceID, Steps, calls, target.Step, started, func(ctx context.Context, steps []sqlstore.StepDone) (bool, error) {
 		return p.db.CompleteSteps(ctx, instanceID, steps, d.Name())
 	})
 	if err != nil || !more {
 		return err
 	}
-	return p.db.FinishProvision(ctx, instanceID, d.Name(), unrecorded...)
+	return p.db.FinishProvisionOf(ctx, in, d.Name(), unrecorded...)
+}
+
+// begin reads the instance to provision and its host's driver, in one
+// query. A PENDING instance's start (PENDING → CREATING) is not written
+// here: it is returned as the first record of the job, to be written with
+// the first steps' records or with the finish (steprecords.go), so that a
+// provision whose steps are quick is one write. Until then the instance
+// stays PENDING, which every action treats as CREATING, and a crash
+// leaves it to be provisioned anew, its steps redone as after any lost
+// record. A CREATING instance (a resumed job) is begun as before, its
+// resumption recorded at once. done means there is nothing to do: the
+// instance was released or has finished.
+func (p *Provisioner) begin(ctx context.Context, instanceID string) (d Driver, target *sqlstore.ProvisionTarget, started []sqlstore.StepDone, done bool, err error) {
+	a, target, err := p.db.ReadProvision(ctx, instanceID)
+	if errors.Is(err, sqlstore.ErrNotFound) {
+		return nil, nil, nil, true, nil // released: nothing to do
+	}
+	if err != nil {
+		return nil, nil, nil, false, err
+	}
+	if d, err = p.hosts.forHost(a); err != nil {
+		return nil, nil, nil, false, err
+	}
+	if target.Instance.Status == metalplane.StatusPending {
+		return d, target, []sqlstore.StepDone{sqlstore.StartStep(p.db.Now())}, false, nil
+	}
+	if target, done, err = p.db.BeginProvision(ctx, instanceID, d.Name()); err != nil || done {
+		return nil, nil, nil, done, err
+	}
+	if target.Instance.HostID != a.ID {
+		return nil, nil, nil, false, fmt.Errorf("instance %s moved from host %s to %s meanwhile", instanceID, a.ID, target.Instance.HostID)
+	}
+	return d, target, nil, false, nil
 }
 
 // runSteps runs the calls of driver d after step done (1-based: the count
 // already recorded), each under the step timeout, recording the finished
-// steps with record, late and together (steprecords.go). It returns the
+// steps with record, late and together (steprecords.go), after the
+// records pending already (the provision's start, or none). It returns the
 // steps it has not recorded yet, for the caller to record with its
 // finish. It reports false, with no error, when record says the instance
 // was finished or failed elsewhere (nothing more to do), and errDraining
 // instead of starting a step once the workers are stopping; in both cases
 // and on a failed step, what finished before is recorded first.
 func (p *Provisioner) runSteps(ctx context.Context, d Driver, instanceID string, names []string, calls []func(context.Context) error, done int,
-	record func(ctx context.Context, steps []sqlstore.StepDone) (bool, error)) (more bool, unrecorded []sqlstore.StepDone, err error) {
+	pending []sqlstore.StepDone, record func(ctx context.Context, steps []sqlstore.StepDone) (bool, error)) (more bool, unrecorded []sqlstore.StepDone, err error) {
 	log := stepLog{record: record}
+	for _, s := range pending {
+		log.add(s)
+	}
 	for i, call := range calls {
 		n := i + 1
 		if n <= done {

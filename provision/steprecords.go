@@ -18,23 +18,26 @@ import (
 // after it, at the latest stepRecordDelay after its step finished (during
 // a later step, by a timer), or with the finish of the provision
 // (RUNNING), or before the job returns for any other reason (a failed
-// step, a stop). At zero delay a provision is then two transactions, its
-// start and its finish; hardware whose steps take seconds, or the
-// simulator with a delay, still has each step recorded within
-// stepRecordDelay, so the progress an operator watches lags by no more
-// than that.
+// step, a stop). The start of a PENDING instance's provision (PENDING →
+// CREATING) is such a record too, the first of its job (Provisioner.begin):
+// at zero delay a provision is then one transaction, its finish, which
+// records the start and the steps with RUNNING; hardware whose steps take
+// seconds, or the simulator with a delay, still has its start and each
+// step recorded within stepRecordDelay, so the progress an operator
+// watches lags by no more than that.
 //
 // Crash safety is that of a record lost in a crash, which every step
 // allows: each step is idempotent, and a resumed job redoes the steps
 // whose records had not landed, at most stepRecordDelay's worth plus the
 // step in progress. A step is still recorded done once (sqlstore ignores
 // records at or below the recorded step), and no step runs without its
-// job, which River runs once at a time.
+// job, which River runs once at a time. A start lost in a crash leaves
+// the instance PENDING, to be provisioned from its first step.
 
 // stepRecordDelay is the longest a finished step waits to be recorded
 // while the next step runs: long enough that the steps of the simulator
-// at zero delay, microseconds each, finish within it (the first, which
-// looks for faults in the database, has nothing pending yet), short
+// at zero delay, microseconds each, finish within it (and the first, which
+// looks for faults in the database while the start waits), short
 // enough that someone watching a provision (`metalplane call --wait`)
 // sees every step of hardware or of a simulator with a delay.
 const stepRecordDelay = 20 * time.Millisecond

@@ -515,16 +515,32 @@ func (db *DB) FindInstanceHostAccess(ctx context.Context, instanceID string) (*H
 // scanHostAccess reads a row of the columns FindHostAccess selects and
 // opens the password.
 func (db *DB) scanHostAccess(row *sql.Row) (*HostAccess, error) {
-	var a HostAccess
-	var sealed string
-	if err := row.Scan(&a.ID, &a.ZoneID, &a.InstanceTypeID, &a.Driver, &a.BMCAddress, &sealed, &a.MAC); err != nil {
+	var r hostAccessRow
+	if err := row.Scan(r.dests()...); err != nil {
 		return nil, err
 	}
+	return db.openHostAccess(&r)
+}
+
+// hostAccessRow is a row of the columns FindHostAccess selects, its
+// password still sealed, for queries that read them beside others.
+type hostAccessRow struct {
+	a      HostAccess
+	sealed string
+}
+
+func (r *hostAccessRow) dests() []any {
+	return []any{&r.a.ID, &r.a.ZoneID, &r.a.InstanceTypeID, &r.a.Driver, &r.a.BMCAddress, &r.sealed, &r.a.MAC}
+}
+
+// openHostAccess opens the password of a scanned row.
+func (db *DB) openHostAccess(r *hostAccessRow) (*HostAccess, error) {
+	a := r.a
 	var err error
-	if a.Password, err = db.openSecret(sealed, hostPasswordContext(a.ID)); err != nil {
+	if a.Password, err = db.openSecret(r.sealed, hostPasswordContext(a.ID)); err != nil {
 		return nil, fmt.Errorf("host %s: %w", a.ID, err)
 	}
-	a.Fingerprint = a.Driver + "\x00" + a.BMCAddress + "\x00" + sealed + "\x00" + a.MAC
+	a.Fingerprint = a.Driver + "\x00" + a.BMCAddress + "\x00" + r.sealed + "\x00" + a.MAC
 	return &a, nil
 }
 

@@ -117,12 +117,68 @@ func (db *DB) CompleteStep(ctx context.Context, instanceID string, n int, stepNa
 	return db.CompleteSteps(ctx, instanceID, []StepDone{{N: n, Name: stepName, At: db.Now()}}, driver)
 }
 
+// readProvisionSQL reads an instance with its secrets and its host's
+// access; the host's columns are renamed so that the instance's need no
+// table name.
+const readProvisionSQL = `SELECT h_id, h_zone_id, h_instance_type_id, h_driver, h_bmc_address, h_bmc_password, h_mac,
+	provision_step, password, ssh_keys, user_data, ` + instanceColumns + `
+	FROM instances JOIN (SELECT id AS h_id, zone_id AS h_zone_id, instance_type_id AS h_instance_type_id, driver AS h_driver,
+		bmc_address AS h_bmc_address, bmc_password AS h_bmc_password, mac AS h_mac FROM hosts) h ON h.h_id = instances.host_id
+	WHERE id = $1 AND released = $2`
+
+// ReadProvision reads, in one query and without writing anything, what a
+// provision job needs before its first step: the instance with its
+// secrets, and its host's access (the driver). The start of a PENDING
+// instance's provision is recorded later, with its first steps or its
+// finish (StartStep). ErrNotFound means the instance was released or
+// never existed.
+func (db *DB) ReadProvision(ctx context.Context, instanceID string) (*HostAccess, *ProvisionTarget, error) {
+	var h hostAccessRow
+	var password, sshKeys, userData string
+	var step int
+	in, err := scanInstance(prefixScanner{db.readRow(ctx, readProvisionSQL, instanceID, false), append(h.dests(), &step, &password, &sshKeys, &userData)})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, fmt.Errorf("instance %s: %w", instanceID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the instance to provision %s: %w", instanceID, err)
+	}
+	a, err := db.openHostAccess(&h)
+	if err != nil {
+		return nil, nil, err
+	}
+	target, err := db.provisionTarget(ctx, readQueryer{db}, in, step, password, sshKeys, userData)
+	return a, target, err
+}
+
 // FinishProvision moves a CREATING instance to RUNNING, with the records
 // of the steps not recorded yet (CompleteSteps); PREPAID instances expire
-// `period` months after creation.
+// `period` months after creation. When steps begin with the start
+// (StartStep), the instance must be PENDING instead, and its start is
+// recorded with the finish: a provision is then one write.
 func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string, steps ...StepDone) error {
 	if db.Dialect == Postgres {
-		return db.finishProvisionPostgres(ctx, instanceID, driver, steps) // provision_pg.go
+		return db.finishProvisionPostgres(ctx, instanceID, nil, driver, steps) // provision_pg.go
+	}
+	return db.finishProvisionSQLite(ctx, instanceID, driver, steps)
+}
+
+// FinishProvisionOf is FinishProvision of instance in as the provision
+// read it (ReadProvision, BeginProvision): its creation and period,
+// which the expiry is computed from and which do not change while it is
+// provisioned, are not read again.
+func (db *DB) FinishProvisionOf(ctx context.Context, in *metalplane.Instance, driver string, steps ...StepDone) error {
+	if db.Dialect == Postgres {
+		return db.finishProvisionPostgres(ctx, in.ID, in, driver, steps) // provision_pg.go
+	}
+	return db.finishProvisionSQLite(ctx, in.ID, driver, steps)
+}
+
+func (db *DB) finishProvisionSQLite(ctx context.Context, instanceID, driver string, steps []StepDone) error {
+	start, steps := splitStart(steps)
+	from := metalplane.StatusCreating
+	if start != nil {
+		from = metalplane.StatusPending
 	}
 	return db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		q := db.cached(tx)
@@ -139,7 +195,7 @@ func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string, st
 		if err != nil {
 			return err
 		}
-		if metalplane.InstanceStatus(status) != metalplane.StatusCreating {
+		if metalplane.InstanceStatus(status) != from {
 			return nil
 		}
 		var expired int64
@@ -153,6 +209,11 @@ func (db *DB) FinishProvision(ctx context.Context, instanceID, driver string, st
 		if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '', provision_step = $3 WHERE id = $4`,
 			string(metalplane.StatusRunning), expired, step, instanceID); err != nil {
 			return err
+		}
+		if start != nil {
+			if _, err := q.ExecContext(ctx, addEventSQL, instanceID, start.At.UnixMilli(), "status", "", driver, startEvent); err != nil {
+				return fmt.Errorf("record event: %w", err)
+			}
 		}
 		return db.addStepEventsTx(ctx, q, instanceID, driver, recorded, steps, "CREATING → RUNNING")
 	})

@@ -81,7 +81,8 @@ func (s prefixScanner) Scan(dest ...any) error {
 	return s.row.Scan(append(s.prefix[:len(s.prefix):len(s.prefix)], dest...)...)
 }
 
-// finishProvisionPostgresSQL moves a CREATING instance to RUNNING and
+// finishProvisionPostgresSQL moves a CREATING instance ($2; PENDING when
+// its start is recorded with its finish) to RUNNING and
 // inserts, in order, the events of the steps after the one recorded and
 // the status event ($5..$9: one array per column, the status event last
 // with a step number above any).
@@ -96,32 +97,45 @@ SELECT $1, e.at_ms, e.kind, e.step, $7, e.detail
 FROM done, unnest($8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[]) WITH ORDINALITY AS e(n, at_ms, kind, step, detail, ord)
 WHERE e.n > done.prev ORDER BY e.ord`
 
-// finishProvisionPostgres is FinishProvision on PostgreSQL. What a
-// PREPAID instance's expiry is computed from (its creation and period)
-// does not change while it is being provisioned, so it is read first,
-// without a lock.
-func (db *DB) finishProvisionPostgres(ctx context.Context, instanceID, driver string, steps []StepDone) error {
+// finishProvisionPostgres is FinishProvision on PostgreSQL, of instance
+// in as the provision read it, or, when in is nil, as read here first
+// without a lock: what a PREPAID instance's expiry is computed from (its
+// creation and period) does not change while it is being provisioned. A
+// start among the steps (StartStep) is recorded first, with a number
+// above any step's so that the provision_step filter keeps it, and the
+// instance must then be PENDING.
+func (db *DB) finishProvisionPostgres(ctx context.Context, instanceID string, in *metalplane.Instance, driver string, steps []StepDone) error {
 	var period int
 	var created int64
-	err := db.SQL.QueryRowContext(ctx, `SELECT period, create_time FROM instances WHERE id = $1`, instanceID).Scan(&period, &created)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil
+	if in != nil {
+		period, created = in.Period, in.CreateTime.Unix()
+	} else {
+		err := db.SQL.QueryRowContext(ctx, `SELECT period, create_time FROM instances WHERE id = $1`, instanceID).Scan(&period, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("finish the provision of %s: %w", instanceID, err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("finish the provision of %s: %w", instanceID, err)
-	}
+	const afterEveryStep = 1 << 30
+	from := metalplane.StatusCreating
 	last := 0
 	ns, ats := make([]int64, 0, len(steps)+1), make([]int64, 0, len(steps)+1)
 	kinds, names, details := make([]string, 0, len(steps)+1), make([]string, 0, len(steps)+1), make([]string, 0, len(steps)+1)
+	start, steps := splitStart(steps)
+	if start != nil {
+		from = metalplane.StatusPending
+		ns, ats, kinds, names, details = append(ns, afterEveryStep), append(ats, start.At.UnixMilli()), append(kinds, "status"), append(names, ""), append(details, startEvent)
+	}
 	for _, s := range steps {
 		ns, ats, kinds, names, details = append(ns, int64(s.N)), append(ats, s.At.UnixMilli()), append(kinds, "step"), append(names, s.Name), append(details, "done")
 		last = s.N
 	}
-	const afterEveryStep = 1 << 30
 	ns, ats, kinds, names, details = append(ns, afterEveryStep), append(ats, db.Now().UnixMilli()), append(kinds, "status"), append(names, ""),
 		append(details, fmt.Sprintf("%s → %s", metalplane.StatusCreating, metalplane.StatusRunning))
 	expired := time.Unix(created, 0).UTC().AddDate(0, period, 0).Unix()
-	_, err = db.SQL.ExecContext(ctx, finishProvisionPostgresSQL, instanceID, string(metalplane.StatusCreating), string(metalplane.StatusRunning), last,
+	_, err := db.SQL.ExecContext(ctx, finishProvisionPostgresSQL, instanceID, string(from), string(metalplane.StatusRunning), last,
 		metalplane.ChargeTypePrepaid, expired, driver, ns, ats, kinds, names, details)
 	if err != nil {
 		return fmt.Errorf("finish the provision of %s: %w", instanceID, err)

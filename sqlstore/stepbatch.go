@@ -22,19 +22,77 @@ import (
 // once: a step at or below the recorded provision_step gets no event.
 
 // StepDone is a finished workflow step waiting to be recorded: its number
-// (1-based), its name, and when it finished.
+// (1-based), its name, and when it finished. Step number 0 (StartStep) is
+// the provision's start, PENDING → CREATING, which waits for company as
+// the steps do (provision/steprecords.go).
 type StepDone struct {
 	N    int
 	Name string
 	At   time.Time
 }
 
+// StartStep returns the start of a provision that began at, to be
+// recorded first among the records of its steps, by CompleteSteps or
+// FinishProvision.
+func StartStep(at time.Time) StepDone { return StepDone{N: 0, At: at} }
+
+// startEvent is the detail of a provision's start.
+var startEvent = fmt.Sprintf("%s → %s", metalplane.StatusPending, metalplane.StatusCreating)
+
+// splitStart returns whether steps begin with the provision's start, and
+// the steps after it.
+func splitStart(steps []StepDone) (*StepDone, []StepDone) {
+	if len(steps) > 0 && steps[0].N == 0 {
+		return &steps[0], steps[1:]
+	}
+	return nil, steps
+}
+
 // CompleteSteps records the finished provisioning steps of a CREATING
 // instance, in order, in one transaction. It returns false when the
 // instance is no longer CREATING, or its last step was recorded already
-// (another worker went on with it).
+// (another worker went on with it). When steps begin with the start
+// (StartStep), the instance must be PENDING instead, and moves to CREATING
+// in the same transaction.
 func (db *DB) CompleteSteps(ctx context.Context, instanceID string, steps []StepDone, driver string) (bool, error) {
+	if start, _ := splitStart(steps); start != nil {
+		return db.startWithSteps(ctx, instanceID, steps, driver)
+	}
 	return db.completeSteps(ctx, instanceID, metalplane.StatusCreating, steps, driver, "")
+}
+
+// startWithSteps is CompleteSteps of records that begin with the start.
+func (db *DB) startWithSteps(ctx context.Context, instanceID string, steps []StepDone, driver string) (bool, error) {
+	start, rest := splitStart(steps)
+	ok := false
+	err := db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ok = false
+		q := db.cached(tx)
+		var status string
+		err := q.QueryRowContext(ctx, `SELECT status FROM instances WHERE id = $1 AND released = $2`+db.forUpdate(), instanceID, false).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) || err == nil && metalplane.InstanceStatus(status) != metalplane.StatusPending {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1 WHERE id = $2`, string(metalplane.StatusCreating), instanceID); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, addEventSQL, instanceID, start.At.UnixMilli(), "status", "", driver, startEvent); err != nil {
+			return fmt.Errorf("record event: %w", err)
+		}
+		ok = true
+		if len(rest) == 0 {
+			return nil
+		}
+		ok, err = db.completeStepsTx(ctx, tx, instanceID, metalplane.StatusCreating, rest, driver, "")
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("start the provision of %s: %w", instanceID, err)
+	}
+	return ok, nil
 }
 
 // completeSteps records steps of the installation workflow of an
