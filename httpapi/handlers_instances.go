@@ -214,7 +214,9 @@ func optional(s string) *string {
 	return &s
 }
 
-func toInstanceInfo(cat *metalplane.Catalog, groups map[string]string, in *metalplane.Instance) instanceInfo {
+// toInstanceInfo renders an instance; types holds the instanceType objects
+// already made for the same answer, by ID, and gets the new ones.
+func toInstanceInfo(cat *metalplane.Catalog, groups map[string]string, types map[string]*instanceTypeInfo, in *metalplane.Instance) instanceInfo {
 	info := instanceInfo{
 		InstanceID: in.ID, ZoneID: in.ZoneID, InstanceName: in.Name, Hostname: in.Hostname, InstanceTypeID: in.InstanceTypeID,
 		ImageID: optional(in.ImageID), IpxeURL: optional(in.IpxeURL), InstanceChargeType: in.ChargeType,
@@ -225,9 +227,12 @@ func toInstanceInfo(cat *metalplane.Catalog, groups map[string]string, in *metal
 		InstanceStatus: string(in.Status), RaidConfig: in.RaidConfig, Partitions: in.Partitions, Nic: in.Nic,
 		AutoRenew: in.AutoRenew, KeyID: optional(in.KeyID), Tags: tagsInfo{Tags: in.Tags}, EnableGatewayMode: in.EnableGatewayMode,
 	}
-	if t, ok := cat.FindInstanceType(in.InstanceTypeID); ok {
+	if ti, ok := types[in.InstanceTypeID]; ok {
+		info.InstanceType = ti
+	} else if t, ok := cat.FindInstanceType(in.InstanceTypeID); ok {
 		ti := toInstanceTypeInfo(t)
 		info.InstanceType = &ti
+		types[in.InstanceTypeID] = &ti
 	}
 	if img, ok := cat.FindImage(in.ImageID); ok {
 		info.ImageName = &img.Name
@@ -357,14 +362,17 @@ func handleDescribeInstances(r *request) (any, error) {
 		return nil, err
 	}
 	data := make([]instanceInfo, len(found))
+	types := map[string]*instanceTypeInfo{}
 	for i, inst := range found {
-		data[i] = toInstanceInfo(cat, groups, inst)
+		data[i] = toInstanceInfo(cat, groups, types, inst)
 	}
-	return describeInstancesAnswer{DataSet: data, TotalCount: total}, nil
+	answer, err := encodeDescribeInstances(data, total)
+	return encodedOutput(answer), err
 }
 
-// describeInstancesAnswer is DescribeInstances' output. A struct encodes
-// faster than a map; its fields are in the order a map's sorted keys had.
+// describeInstancesAnswer is DescribeInstances' output as encoding/json
+// writes it, which encodeDescribeInstances writes by hand: its fields are
+// in the order a map's sorted keys had.
 type describeInstancesAnswer struct {
 	DataSet    []instanceInfo `json:"dataSet"`
 	TotalCount int            `json:"totalCount"`

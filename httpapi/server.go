@@ -286,6 +286,9 @@ func run(act *action, req *request) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if enc, ok := result.(encodedOutput); ok {
+		return enc, nil
+	}
 	return json.Marshal(result)
 }
 
