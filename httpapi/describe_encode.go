@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/metalplane/metalplane"
@@ -24,7 +25,7 @@ type encodedOutput []byte
 
 // encodeDescribeInstances returns the JSON of describeInstancesAnswer{data, total}.
 func encodeDescribeInstances(data []instanceInfo, total int) ([]byte, error) {
-	b := make([]byte, 0, 4096)
+	b := answerBuffer()
 	b = append(b, `{"dataSet":[`...)
 	types := typeEncodings{}
 	for i := range data {
@@ -45,6 +46,34 @@ func encodeDescribeInstances(data []instanceInfo, total int) ([]byte, error) {
 	b = append(b, `],"totalCount":`...)
 	b = strconv.AppendInt(b, int64(total), 10)
 	return append(b, '}'), nil
+}
+
+// answerBuffers keeps the buffers of answers already written (serveAPI
+// hands them back through recycleAnswer): a page of 20 is some 25 KB,
+// which, made anew for each request, was a third of the bytes the
+// server allocated per page and a good part of its garbage collection.
+var answerBuffers sync.Pool
+
+// Buffers outside these bounds are left to the garbage collector: too
+// small to be worth it, or too large to keep for the next small page.
+const (
+	minPooledAnswer = 4 << 10
+	maxPooledAnswer = 256 << 10
+)
+
+func answerBuffer() []byte {
+	if b, ok := answerBuffers.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return make([]byte, 0, 4096)
+}
+
+// recycleAnswer takes back an answer's bytes once they are written; no one
+// may use them after.
+func recycleAnswer(b []byte) {
+	if cap(b) >= minPooledAnswer && cap(b) <= maxPooledAnswer {
+		answerBuffers.Put(&b)
+	}
 }
 
 // typeEncodings holds the JSON of each instance type met in one answer:

@@ -349,7 +349,7 @@ func handleDescribeInstances(r *request) (any, error) {
 	for _, tag := range in.Tags {
 		f.Tags = append(f.Tags, [2]string{*tag.Key, deref(tag.Value)})
 	}
-	found, total, err := r.server.DB.FindInstances(r.ctx, f)
+	found, total, err := r.server.DB.FindListedInstances(r.ctx, f)
 	if err != nil {
 		return nil, err
 	}

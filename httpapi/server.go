@@ -175,6 +175,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		delivered := writeAnswer(w, hr, req.id, payload)
 		if claim != nil {
 			s.DB.SettleReplay(claim, delivered)
+		} else {
+			recycleAnswer(payload) // a claim's answer may be its stored one: kept
 		}
 	} else {
 		code = metalplane.ErrorCode(err)
