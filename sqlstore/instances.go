@@ -33,7 +33,9 @@ func scanInstance(row interface{ Scan(...any) error }) (*metalplane.Instance, er
 type instanceScanner struct {
 	in                                  metalplane.Instance
 	status, raid, parts, wan, lan, tags string
-	created, expired                    int64
+	// int64, not int: database/sql turns a driver's int64 into an int
+	// through its decimal text, an allocation per column and row.
+	created, expired, period, bandwidth int64
 	dest                                []any
 }
 
@@ -41,7 +43,7 @@ func newInstanceScanner(extra ...any) *instanceScanner {
 	s := &instanceScanner{}
 	in := &s.in
 	s.dest = append([]any{&in.ID, &in.TeamID, &in.OrderNumber, &in.ZoneID, &in.InstanceTypeID, &in.HostID, &in.Name, &in.Hostname, &in.ImageID, &in.IpxeURL,
-		&in.ChargeType, &in.Period, &in.AutoRenew, &in.InternetChargeType, &in.BandwidthOutMbps, &in.TrafficPackageTB, &in.ClusterID, &in.ResourceGroupID, &in.KeyID, &s.status,
+		&in.ChargeType, &s.period, &in.AutoRenew, &in.InternetChargeType, &s.bandwidth, &in.TrafficPackageTB, &in.ClusterID, &in.ResourceGroupID, &in.KeyID, &s.status,
 		&in.FailureReason, &in.PublicIPv4, &in.PublicIPv6, &in.PrivateIP, &in.SubnetID, &s.raid, &s.parts, &s.wan, &s.lan, &s.tags, &in.EnableGatewayMode,
 		&s.created, &s.expired}, extra...)
 	return s
@@ -65,6 +67,7 @@ func (s *instanceScanner) scanTo(row interface{ Scan(...any) error }, in *metalp
 	}
 	*in = s.in // a copy: the next row is scanned into s.in
 	in.Status = metalplane.InstanceStatus(s.status)
+	in.Period, in.BandwidthOutMbps = int(s.period), int(s.bandwidth)
 	wan, lan := s.wan, s.lan
 	in.Nic = metalplane.Nic{WanName: &wan, LanName: &lan}
 	if s.raid != "" {
@@ -233,8 +236,8 @@ func (db *DB) findInstances(ctx context.Context, f InstanceFilter, columns strin
 	defer rows.Close()
 	// The page's instances share one allocation.
 	page := make([]metalplane.Instance, 0, min(max(f.Limit, 1), 100))
-	var total int
-	scanner := newScanner(&total)
+	var total64 int64 // int64: see instanceScanner
+	scanner := newScanner(&total64)
 	for rows.Next() {
 		page = append(page, metalplane.Instance{})
 		if err := scanner.scanTo(rows, &page[len(page)-1]); err != nil {
@@ -244,6 +247,7 @@ func (db *DB) findInstances(ctx context.Context, f InstanceFilter, columns strin
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("find instances: %w", err)
 	}
+	total := int(total64)
 	if len(page) == 0 {
 		countQ, args := f.countQuery(where, whereArgs, nil)
 		if err := db.readRow(ctx, countQ, args...).Scan(&total); err != nil {

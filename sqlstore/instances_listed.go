@@ -23,7 +23,7 @@ func newListedInstanceScanner(extra ...any) *instanceScanner {
 	s := &instanceScanner{}
 	in := &s.in
 	s.dest = append([]any{&in.ID, &in.ZoneID, &in.InstanceTypeID, &in.Name, &in.Hostname, &in.ImageID, &in.IpxeURL,
-		&in.ChargeType, &in.Period, &in.AutoRenew, &in.InternetChargeType, &in.BandwidthOutMbps, &in.TrafficPackageTB, &in.ResourceGroupID, &in.KeyID, &s.status,
+		&in.ChargeType, &s.period, &in.AutoRenew, &in.InternetChargeType, &s.bandwidth, &in.TrafficPackageTB, &in.ResourceGroupID, &in.KeyID, &s.status,
 		&in.PublicIPv4, &in.PublicIPv6, &in.PrivateIP, &in.SubnetID, &s.raid, &s.parts, &s.wan, &s.lan, &s.tags, &in.EnableGatewayMode,
 		&s.created, &s.expired}, extra...)
 	return s
