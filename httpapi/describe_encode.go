@@ -14,8 +14,8 @@ import (
 // DescribeInstances' answer is written by hand rather than by
 // encoding/json: reflecting over 33 fields of 20 instances, the catalog's
 // instanceType object again in each, was 15 % of the server's CPU per page.
-// The bytes must be exactly those encoding/json writes for
-// describeInstancesAnswer (describe_encode_test.go compares the two):
+// The bytes must be exactly those encoding/json writes for the same
+// instanceInfo values (describe_encode_test.go compares the two):
 // same field order, same omissions, same escapes (HTML characters and
 // U+2028/U+2029 included), same numbers.
 
@@ -23,7 +23,8 @@ import (
 // run sends it as it is.
 type encodedOutput []byte
 
-// encodeDescribeInstances returns the JSON of describeInstancesAnswer{data, total}.
+// encodeDescribeInstances returns the answer {"dataSet":[...],"totalCount":N}
+// (describeInstancesAnswer in the test).
 func encodeDescribeInstances(data []instanceInfo, total int) ([]byte, error) {
 	b := answerBuffer()
 	b = append(b, `{"dataSet":[`...)

@@ -10,6 +10,14 @@ import (
 	"github.com/metalplane/metalplane"
 )
 
+// describeInstancesAnswer is DescribeInstances' output as it was encoded
+// with encoding/json before encodeDescribeInstances, the reference its
+// bytes are held to: its fields are in the order a map's sorted keys had.
+type describeInstancesAnswer struct {
+	DataSet    []instanceInfo `json:"dataSet"`
+	TotalCount int            `json:"totalCount"`
+}
+
 // oddText holds every ASCII character, the ones encoding/json escapes
 // among them, bytes that are not UTF-8, the line and paragraph
 // separators, and characters outside the BMP.

@@ -370,14 +370,6 @@ func handleDescribeInstances(r *request) (any, error) {
 	return encodedOutput(answer), err
 }
 
-// describeInstancesAnswer is DescribeInstances' output as encoding/json
-// writes it, which encodeDescribeInstances writes by hand: its fields are
-// in the order a map's sorted keys had.
-type describeInstancesAnswer struct {
-	DataSet    []instanceInfo `json:"dataSet"`
-	TotalCount int            `json:"totalCount"`
-}
-
 func deref(p *string) string {
 	if p == nil {
 		return ""
