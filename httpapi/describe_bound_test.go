@@ -61,7 +61,7 @@ func TestInstanceInfoBound(t *testing.T) {
 			RaidConfig: raid, Partitions: parts, Nic: metalplane.Nic{WanName: &wan, LanName: &lan}, Tags: tags,
 			CreateTime: time.Now(), ExpiredTime: time.Now(),
 		}
-		b, err := json.Marshal(toInstanceInfo(cat, map[string]string{id: strings.Repeat("g", 255)}, in))
+		b, err := json.Marshal(toInstanceInfo(cat, map[string]string{id: strings.Repeat("g", 255)}, map[string]*instanceTypeInfo{}, in))
 		if err != nil {
 			t.Fatal(err)
 		}

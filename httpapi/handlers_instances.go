@@ -214,7 +214,9 @@ func optional(s string) *string {
 	return &s
 }
 
-func toInstanceInfo(cat *metalplane.Catalog, groups map[string]string, in *metalplane.Instance) instanceInfo {
+// toInstanceInfo renders an instance; types holds the instanceType objects
+// already made for the same answer, by ID, and gets the new ones.
+func toInstanceInfo(cat *metalplane.Catalog, groups map[string]string, types map[string]*instanceTypeInfo, in *metalplane.Instance) instanceInfo {
 	info := instanceInfo{
 		InstanceID: in.ID, ZoneID: in.ZoneID, InstanceName: in.Name, Hostname: in.Hostname, InstanceTypeID: in.InstanceTypeID,
 		ImageID: optional(in.ImageID), IpxeURL: optional(in.IpxeURL), InstanceChargeType: in.ChargeType,
@@ -225,9 +227,12 @@ func toInstanceInfo(cat *metalplane.Catalog, groups map[string]string, in *metal
 		InstanceStatus: string(in.Status), RaidConfig: in.RaidConfig, Partitions: in.Partitions, Nic: in.Nic,
 		AutoRenew: in.AutoRenew, KeyID: optional(in.KeyID), Tags: tagsInfo{Tags: in.Tags}, EnableGatewayMode: in.EnableGatewayMode,
 	}
-	if t, ok := cat.FindInstanceType(in.InstanceTypeID); ok {
+	if ti, ok := types[in.InstanceTypeID]; ok {
+		info.InstanceType = ti
+	} else if t, ok := cat.FindInstanceType(in.InstanceTypeID); ok {
 		ti := toInstanceTypeInfo(t)
 		info.InstanceType = &ti
+		types[in.InstanceTypeID] = &ti
 	}
 	if img, ok := cat.FindImage(in.ImageID); ok {
 		info.ImageName = &img.Name
@@ -344,7 +349,7 @@ func handleDescribeInstances(r *request) (any, error) {
 	for _, tag := range in.Tags {
 		f.Tags = append(f.Tags, [2]string{*tag.Key, deref(tag.Value)})
 	}
-	found, total, err := r.server.DB.FindInstances(r.ctx, f)
+	found, total, err := r.server.DB.FindListedInstances(r.ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -357,17 +362,12 @@ func handleDescribeInstances(r *request) (any, error) {
 		return nil, err
 	}
 	data := make([]instanceInfo, len(found))
+	types := map[string]*instanceTypeInfo{}
 	for i, inst := range found {
-		data[i] = toInstanceInfo(cat, groups, inst)
+		data[i] = toInstanceInfo(cat, groups, types, inst)
 	}
-	return describeInstancesAnswer{DataSet: data, TotalCount: total}, nil
-}
-
-// describeInstancesAnswer is DescribeInstances' output. A struct encodes
-// faster than a map; its fields are in the order a map's sorted keys had.
-type describeInstancesAnswer struct {
-	DataSet    []instanceInfo `json:"dataSet"`
-	TotalCount int            `json:"totalCount"`
+	answer, err := encodeDescribeInstances(data, total)
+	return encodedOutput(answer), err
 }
 
 func deref(p *string) string {

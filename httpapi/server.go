@@ -175,6 +175,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, hr *http.Request) {
 		delivered := writeAnswer(w, hr, req.id, payload)
 		if claim != nil {
 			s.DB.SettleReplay(claim, delivered)
+		} else {
+			recycleAnswer(payload) // a claim's answer may be its stored one: kept
 		}
 	} else {
 		code = metalplane.ErrorCode(err)
@@ -285,6 +287,9 @@ func run(act *action, req *request) ([]byte, error) {
 	result, err := act.handle(req)
 	if err != nil {
 		return nil, err
+	}
+	if enc, ok := result.(encodedOutput); ok {
+		return enc, nil
 	}
 	return json.Marshal(result)
 }

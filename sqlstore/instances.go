@@ -25,14 +25,17 @@ func scanInstance(row interface{ Scan(...any) error }) (*metalplane.Instance, er
 	return newInstanceScanner().scan(row)
 }
 
-// instanceScanner reads rows of instanceColumns, then of any extra
-// columns, through one list of destinations made once for all the rows
-// of a query: built per row, the list and the values it points to were
-// a third of the bytes DescribeInstances allocated.
+// instanceScanner reads rows of instanceColumns (or of
+// listedInstanceColumns), then of any extra columns, through one list of
+// destinations made once for all the rows of a query: built per row, the
+// list and the values it points to were a third of the bytes
+// DescribeInstances allocated.
 type instanceScanner struct {
 	in                                  metalplane.Instance
 	status, raid, parts, wan, lan, tags string
-	created, expired                    int64
+	// int64, not int: database/sql turns a driver's int64 into an int
+	// through its decimal text, an allocation per column and row.
+	created, expired, period, bandwidth int64
 	dest                                []any
 }
 
@@ -40,7 +43,7 @@ func newInstanceScanner(extra ...any) *instanceScanner {
 	s := &instanceScanner{}
 	in := &s.in
 	s.dest = append([]any{&in.ID, &in.TeamID, &in.OrderNumber, &in.ZoneID, &in.InstanceTypeID, &in.HostID, &in.Name, &in.Hostname, &in.ImageID, &in.IpxeURL,
-		&in.ChargeType, &in.Period, &in.AutoRenew, &in.InternetChargeType, &in.BandwidthOutMbps, &in.TrafficPackageTB, &in.ClusterID, &in.ResourceGroupID, &in.KeyID, &s.status,
+		&in.ChargeType, &s.period, &in.AutoRenew, &in.InternetChargeType, &s.bandwidth, &in.TrafficPackageTB, &in.ClusterID, &in.ResourceGroupID, &in.KeyID, &s.status,
 		&in.FailureReason, &in.PublicIPv4, &in.PublicIPv6, &in.PrivateIP, &in.SubnetID, &s.raid, &s.parts, &s.wan, &s.lan, &s.tags, &in.EnableGatewayMode,
 		&s.created, &s.expired}, extra...)
 	return s
@@ -48,34 +51,45 @@ func newInstanceScanner(extra ...any) *instanceScanner {
 
 // scan reads one row into a new instance.
 func (s *instanceScanner) scan(row interface{ Scan(...any) error }) (*metalplane.Instance, error) {
-	s.in = metalplane.Instance{}
-	if err := row.Scan(s.dest...); err != nil {
+	in := new(metalplane.Instance)
+	if err := s.scanTo(row, in); err != nil {
 		return nil, err
 	}
-	in := s.in // a copy: the next row is scanned into s.in
+	return in, nil
+}
+
+// scanTo reads one row into in, which it overwrites whole (the columns
+// not read are left zero).
+func (s *instanceScanner) scanTo(row interface{ Scan(...any) error }, in *metalplane.Instance) error {
+	s.in = metalplane.Instance{}
+	if err := row.Scan(s.dest...); err != nil {
+		return err
+	}
+	*in = s.in // a copy: the next row is scanned into s.in
 	in.Status = metalplane.InstanceStatus(s.status)
+	in.Period, in.BandwidthOutMbps = int(s.period), int(s.bandwidth)
 	wan, lan := s.wan, s.lan
 	in.Nic = metalplane.Nic{WanName: &wan, LanName: &lan}
 	if s.raid != "" {
 		if err := json.Unmarshal([]byte(s.raid), &in.RaidConfig); err != nil {
-			return nil, fmt.Errorf("instance %s raid_config: %w", in.ID, err)
+			return fmt.Errorf("instance %s raid_config: %w", in.ID, err)
 		}
 	}
 	if s.parts != "" {
 		if err := json.Unmarshal([]byte(s.parts), &in.Partitions); err != nil {
-			return nil, fmt.Errorf("instance %s partitions: %w", in.ID, err)
+			return fmt.Errorf("instance %s partitions: %w", in.ID, err)
 		}
 	}
 	if s.tags != "" {
 		if err := json.Unmarshal([]byte(s.tags), &in.Tags); err != nil {
-			return nil, fmt.Errorf("instance %s tags: %w", in.ID, err)
+			return fmt.Errorf("instance %s tags: %w", in.ID, err)
 		}
 	}
 	in.CreateTime = time.Unix(s.created, 0).UTC()
 	if s.expired > 0 {
 		in.ExpiredTime = time.Unix(s.expired, 0).UTC()
 	}
-	return &in, nil
+	return nil
 }
 
 // InstanceFilter selects a team's live (not released) instances; empty
@@ -200,10 +214,16 @@ func (f *InstanceFilter) countQuery(where string, whereArgs, args []any) (string
 // page carries the count, which the database computes once. Only an empty
 // page (no match, or a page past the last) needs the count on its own.
 func (db *DB) FindInstances(ctx context.Context, f InstanceFilter) ([]*metalplane.Instance, int, error) {
+	return db.findInstances(ctx, f, instanceColumns, newInstanceScanner)
+}
+
+// findInstances is FindInstances reading columns with the scanner that
+// newScanner makes for them.
+func (db *DB) findInstances(ctx context.Context, f InstanceFilter, columns string, newScanner func(extra ...any) *instanceScanner) ([]*metalplane.Instance, int, error) {
 	where, whereArgs := f.where()
 	whereArgs = slices.Clip(whereArgs) // the appends below copy: whereArgs is used again
 	countQ, args := f.countQuery(where, whereArgs, whereArgs)
-	q := `SELECT ` + instanceColumns + `, (` + countQ + `) FROM instances WHERE ` + where + ` ORDER BY create_time, id`
+	q := `SELECT ` + columns + `, (` + countQ + `) FROM instances WHERE ` + where + ` ORDER BY create_time, id`
 	if f.Limit > 0 {
 		// Parameters, not text: one prepared statement serves every page.
 		args = append(args, f.Limit, f.Offset)
@@ -214,24 +234,29 @@ func (db *DB) FindInstances(ctx context.Context, f InstanceFilter) ([]*metalplan
 		return nil, 0, fmt.Errorf("find instances: %w", err)
 	}
 	defer rows.Close()
-	out := []*metalplane.Instance{}
-	var total int
-	scanner := newInstanceScanner(&total)
+	// The page's instances share one allocation.
+	page := make([]metalplane.Instance, 0, min(max(f.Limit, 1), 100))
+	var total64 int64 // int64: see instanceScanner
+	scanner := newScanner(&total64)
 	for rows.Next() {
-		in, err := scanner.scan(rows)
-		if err != nil {
+		page = append(page, metalplane.Instance{})
+		if err := scanner.scanTo(rows, &page[len(page)-1]); err != nil {
 			return nil, 0, err
 		}
-		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, 0, fmt.Errorf("find instances: %w", err)
 	}
-	if len(out) == 0 {
+	total := int(total64)
+	if len(page) == 0 {
 		countQ, args := f.countQuery(where, whereArgs, nil)
 		if err := db.readRow(ctx, countQ, args...).Scan(&total); err != nil {
 			return nil, 0, fmt.Errorf("count instances: %w", err)
 		}
+	}
+	out := make([]*metalplane.Instance, len(page))
+	for i := range page {
+		out[i] = &page[i]
 	}
 	return out, total, nil
 }
