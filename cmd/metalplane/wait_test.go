@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -35,10 +37,13 @@ func TestCallWait(t *testing.T) {
 			t.Fatalf("stdout is not the purchase's answer (%v):\n%s", err, r.stdout)
 		}
 		for _, id := range created.Response.InstanceIDSet {
-			for _, want := range []string{id + " CREATING step 2 of 6 (boot_pxe)", id + " CREATING step 4 of 6 (install_os)", id + " RUNNING"} {
-				if !strings.Contains(r.stderr, want+"\n") {
-					t.Errorf("progress lacks %q:\n%s", want, r.stderr)
-				}
+			// Step by step: the steps shown only go forward, and most of
+			// the six are seen (150 ms each, polled every 20 ms). Two
+			// step records may land in one write (provision/steprecords.go),
+			// and on a loaded machine that write can come after the next
+			// step ended, so no one step is required.
+			if steps := creatingSteps(r.stderr, id); len(steps) < 3 || !slices.IsSorted(steps) {
+				t.Errorf("%s: CREATING steps shown %v, want at least 3, in order:\n%s", id, steps, r.stderr)
 			}
 			if strings.Count(r.stderr, id+" RUNNING\n") != 1 {
 				t.Errorf("%s RUNNING printed more than once (a line per change):\n%s", id, r.stderr)
@@ -68,6 +73,19 @@ func TestCallWait(t *testing.T) {
 			t.Errorf("--wait on DescribeZones: got %v, want a refusal", r.err)
 		}
 	})
+}
+
+// creatingSteps returns the step numbers of id's "CREATING step N of 6"
+// lines, in the order printed.
+func creatingSteps(progress, id string) []int {
+	var steps []int
+	for _, line := range strings.Split(progress, "\n") {
+		var n int
+		if _, err := fmt.Sscanf(line, id+" CREATING step %d of 6", &n); err == nil {
+			steps = append(steps, n)
+		}
+	}
+	return steps
 }
 
 // TestProgressBars draws bars as on a terminal: redrawn in place, filled
