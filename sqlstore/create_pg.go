@@ -13,7 +13,8 @@ import (
 	"github.com/metalplane/metalplane"
 )
 
-// createPipelined is CreateInstances on PostgreSQL, where purchases run in
+// createPipelined is one purchase on PostgreSQL in its own transaction (the
+// group committer's purchase alone; groupcommit_pg.go), where purchases run in
 // parallel on many connections. Two things made it slow when it ran
 // createTx's statements one at a time (docs/performance.md, round three):
 // every statement was a round trip to the server, about sixteen per

@@ -47,7 +47,7 @@ type DB struct {
 	// NowFunc returns the current time; tests move it forward.
 	NowFunc func() time.Time
 
-	// group batches purchases on SQLite (groupcommit.go).
+	// group batches purchases (groupcommit.go; PostgreSQL: groupcommit_pg.go).
 	groupOnce sync.Once
 	group     *groupCommitter
 	// stepWriter batches provisioning records on SQLite (stepwrites.go).

@@ -11,7 +11,8 @@ import (
 	"github.com/metalplane/metalplane"
 )
 
-// Group commit for purchases on SQLite.
+// Group commit for purchases on SQLite (PostgreSQL's batches, run by the
+// same committer: groupcommit_pg.go).
 //
 // SQLite has one writer and we give it one connection, so purchases are
 // serial and the rate is one over the time each holds the connection. A
