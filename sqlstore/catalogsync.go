@@ -96,7 +96,7 @@ func newIPv4Range(pool netip.Prefix, firstSeq int) ipv4Range {
 // edge of the primary key, where pool by pool each pool's text keys
 // ("100.64.16.1" sorts between "100.64.1.1" and "100.64.2.1") went in
 // between the earlier pools' and split pages all over.
-func (db *DB) insertIPv4RangesTx(ctx context.Context, tx *sql.Tx, zoneID string, ranges []ipv4Range, keysDropped bool) error {
+func (db *DB) insertIPv4RangesTx(ctx context.Context, tx execer, zoneID string, ranges []ipv4Range, keysDropped bool) error {
 	var values strings.Builder
 	for _, r := range ranges {
 		if r.count < 1 {

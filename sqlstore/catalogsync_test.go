@@ -2,7 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -323,4 +327,94 @@ func TestFreshCatalogSyncSharedHostIDs(t *testing.T) {
 			t.Errorf("hosts: %q, want %q", got, want)
 		}
 	})
+}
+
+// syncedAlike syncs cat into db and checks that it left what a first sync
+// of cat must: the rows, the schema, a clean audit, no scratch file.
+func syncedAlike(t *testing.T, db *DB, cat *metalplane.Catalog, now int64) {
+	t.Helper()
+	ctx := context.Background()
+	schema := schemaOf(t, db)
+	if err := db.SyncCatalog(ctx, cat); err != nil {
+		t.Fatal(err)
+	}
+	diffRows(t, "indexes and constraints", schemaOf(t, db), schema)
+	gotHosts, gotIPs := catalogRows(t, db)
+	wantHosts, wantIPs := expectedCatalogRows(t, cat, now)
+	diffRows(t, "hosts", gotHosts, wantHosts)
+	diffRows(t, "public_ips", gotIPs, wantIPs)
+	if problems, err := db.Audit(ctx); err != nil || len(problems) > 0 {
+		t.Errorf("db check after the sync: %q, %v", problems, err)
+	}
+	if _, err := os.Stat(ipv4BuildPath(db.path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the scratch file is still there after the sync (%v)", err)
+	}
+}
+
+// On SQLite a first sync builds the IPv4 addresses in a scratch file
+// while the hosts go in, and copies them: the rows are those of a sync
+// that makes them itself, a scratch file left by a start that died is
+// replaced, and a sync whose second transaction was lost is done again.
+func TestFreshCatalogSyncBuildsIPv4Beside(t *testing.T) {
+	ctx := context.Background()
+	cat := syncTestCatalog(t)
+	db, now := clockedTestDB(t, testdb.SQLiteDSN(t))
+	if db.path == "" {
+		t.Fatal("the test database has no file path: nothing would be built")
+	}
+	db.ipv4BuildMin = 1
+
+	// The build itself: a scratch file holding every IPv4 address, and a
+	// transaction told that it was built.
+	b := db.startIPv4Build(ctx, cat)
+	if b == nil {
+		t.Fatal("no build started for an empty public_ips")
+	}
+	<-b.done
+	if b.err != nil {
+		t.Fatalf("build: %v", b.err)
+	}
+	copied := false
+	err := b.finish(ctx, func(tx *sql.Tx, built bool) error {
+		copied = built
+		return db.syncIPsTx(ctx, tx, cat, built)
+	})
+	b.discard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !copied {
+		t.Fatal("finish did not copy the built addresses")
+	}
+	_, gotIPs := catalogRows(t, db)
+	_, wantIPs := expectedCatalogRows(t, cat, now.Unix())
+	diffRows(t, "public_ips copied from the build", gotIPs, wantIPs)
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM public_ips`); err != nil {
+		t.Fatal(err)
+	}
+
+	// A scratch file left by a start that died is not read.
+	if err := os.WriteFile(ipv4BuildPath(db.path), []byte("not a database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	syncedAlike(t, db, cat, now.Unix())
+
+	// The start died after the hosts' transaction: no addresses and no
+	// fingerprint. The next start syncs again.
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM public_ips`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM catalog_syncs`); err != nil {
+		t.Fatal(err)
+	}
+	syncedAlike(t, db, cat, now.Unix())
+
+	// Below the threshold nothing is built, and the rows are the same.
+	plain, plainNow := clockedTestDB(t, testdb.SQLiteDSN(t))
+	plain.ipv4BuildMin = 1 << 30
+	if b := plain.startIPv4Build(ctx, cat); b != nil {
+		b.discard()
+		t.Fatal("a build started below the threshold")
+	}
+	syncedAlike(t, plain, cat, plainNow.Unix())
 }

@@ -75,6 +75,12 @@ type DB struct {
 	secrets *seal.Key
 	// caches keep access keys and resource group names (readcache.go).
 	caches readCaches
+	// path is SQLite's database file ("" on PostgreSQL, or when the DSN
+	// is not a plain path): a first sync builds addresses beside it
+	// (ipv4build.go).
+	path string
+	// ipv4BuildMin replaces the constant of that name when set (tests).
+	ipv4BuildMin int
 }
 
 // Now returns the store's current time, truncated to the second like every
@@ -130,6 +136,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		readDB := openSQLite(path, readConns, "busy_timeout(10000)", "query_only(1)", "temp_store(MEMORY)")
 		ckDB := openSQLite(path, 1, "busy_timeout(10000)", "synchronous(NORMAL)")
 		db = &DB{SQL: sqlDB, Dialect: SQLite, reads: &readPool{sql: readDB}, checkpoints: startCheckpointer(ckDB)}
+		if !strings.ContainsAny(path, "?#") && !strings.Contains(path, ":memory:") {
+			db.path = path
+		}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -48,7 +48,12 @@ const catalogSyncLock = 7302
 // take seconds.
 func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 	fingerprint := syncFingerprint(cat)
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	// A first sync of many addresses on SQLite builds them on another
+	// core while the hosts go in (ipv4build.go); nil otherwise.
+	build := db.startIPv4Build(ctx, cat)
+	defer build.discard()
+	synced := false
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// Replicas starting together would insert the same hosts: the
 		// second waits here and then finds them.
 		if err := db.lockTx(ctx, tx, catalogSyncLock); err != nil {
@@ -60,20 +65,38 @@ func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 			return fmt.Errorf("read the last catalog sync: %w", err)
 		}
 		if last == fingerprint {
+			synced = true
 			return nil
 		}
 		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
 			return fmt.Errorf("sync hosts: %w", err)
 		}
-		if err := db.syncIPsTx(ctx, tx, cat); err != nil {
-			return fmt.Errorf("sync public IPs: %w", err)
+		if build != nil {
+			return nil // the addresses and the fingerprint follow the build
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO catalog_syncs (id, fingerprint, synced_at) VALUES (1, $1, $2)
-			ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at`, fingerprint, db.Now().Unix()); err != nil {
-			return fmt.Errorf("record the catalog sync: %w", err)
-		}
-		return nil
+		return db.syncIPsAndRecordTx(ctx, tx, cat, fingerprint, false)
 	})
+	if err != nil || synced || build == nil {
+		return err
+	}
+	return build.finish(ctx, func(tx *sql.Tx, built bool) error {
+		return db.syncIPsAndRecordTx(ctx, tx, cat, fingerprint, built)
+	})
+}
+
+// syncIPsAndRecordTx syncs the public addresses, those of IPv4 pools
+// copied from the scratch table when built (ipv4build.go), and records
+// the sync's fingerprint: the last write of a sync, so that a sync cut
+// short is done again at the next start.
+func (db *DB) syncIPsAndRecordTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog, fingerprint string, built bool) error {
+	if err := db.syncIPsTx(ctx, tx, cat, built); err != nil {
+		return fmt.Errorf("sync public IPs: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO catalog_syncs (id, fingerprint, synced_at) VALUES (1, $1, $2)
+		ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at`, fingerprint, db.Now().Unix()); err != nil {
+		return fmt.Errorf("record the catalog sync: %w", err)
+	}
+	return nil
 }
 
 // catalogSyncVersion changes whenever what SyncCatalog writes for the same
@@ -187,55 +210,85 @@ func poolAddresses(cidr string) ([]netip.Addr, error) {
 	return addrs, nil
 }
 
-func (db *DB) syncIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog) error {
+// syncIPsTx retires and adds public addresses. With ipv4Built, the
+// table is empty and holds the scratch table's IPv4 addresses after the
+// copy (ipv4build.go); the other addresses are added as always.
+func (db *DB) syncIPsTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog, ipv4Built bool) error {
 	have, err := db.retireUnlistedIPsTx(ctx, tx, cat)
 	if err != nil {
 		return err
 	}
+	if ipv4Built {
+		if len(have) > 0 {
+			return errors.New("public_ips is no longer empty")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO public_ips SELECT * FROM `+ipv4BuildSchema+`.public_ips`); err != nil {
+			return fmt.Errorf("copy the built IPv4 addresses: %w", err)
+		}
+	}
 	return db.fillEmptyTable(ctx, tx, "public_ips", poolsDistinct(cat), func(keysDropped bool) error {
-		return db.addPoolAddressesTx(ctx, tx, cat, have, keysDropped)
+		return db.addPoolAddressesTx(ctx, tx, cat, have, keysDropped, ipv4Built)
 	})
 }
 
-// addPoolAddressesTx adds the addresses of the catalog's pools that are
-// not in have.
-func (db *DB) addPoolAddressesTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog, have map[string]bool, keysDropped bool) error {
-	for _, z := range cat.Zones {
-		seq := 0 // the zone's addresses are numbered across its pools, IPv4 first
-		var add [][]any
-		var ipv4 []ipv4Range
-		for _, pools := range []struct {
-			cidrs  []string
-			family int
-		}{{z.IPv4Pools, 4}, {z.IPv6Pools, 6}} {
-			for _, cidr := range pools.cidrs {
-				p, err := netip.ParsePrefix(cidr)
-				if err != nil {
-					return fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
-				}
-				if pools.family == 4 && p.Addr().Is4() {
-					r := newIPv4Range(p, seq+1)
-					ipv4 = append(ipv4, r)
-					seq += r.count
-					continue
-				}
-				// IPv6 pools are at most IPv6PoolLimit addresses each.
-				addrs, err := poolAddresses(cidr)
-				if err != nil {
-					return fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
-				}
-				for _, a := range addrs {
-					seq++
-					if _, ok := have[a.String()]; !ok {
-						add = append(add, []any{a.String(), z.ID, pools.family, seq, nil, false})
-					}
+// zoneAddresses is what a zone's pools add to public_ips: the IPv4
+// pools' ranges, made by the database (insertIPv4RangesTx), and the other
+// addresses as rows. A zone's addresses are numbered across its pools,
+// IPv4 first.
+type zoneAddresses struct {
+	ipv4 []ipv4Range
+	rows [][]any
+}
+
+// addressesOf returns zone z's addresses that are not in have.
+func addressesOf(z metalplane.Zone, have map[string]bool) (zoneAddresses, error) {
+	var za zoneAddresses
+	seq := 0
+	for _, pools := range []struct {
+		cidrs  []string
+		family int
+	}{{z.IPv4Pools, 4}, {z.IPv6Pools, 6}} {
+		for _, cidr := range pools.cidrs {
+			p, err := netip.ParsePrefix(cidr)
+			if err != nil {
+				return za, fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
+			}
+			if pools.family == 4 && p.Addr().Is4() {
+				r := newIPv4Range(p, seq+1)
+				za.ipv4 = append(za.ipv4, r)
+				seq += r.count
+				continue
+			}
+			// IPv6 pools are at most IPv6PoolLimit addresses each.
+			addrs, err := poolAddresses(cidr)
+			if err != nil {
+				return za, fmt.Errorf("zone %s pool %s: %w", z.ID, cidr, err)
+			}
+			for _, a := range addrs {
+				seq++
+				if _, ok := have[a.String()]; !ok {
+					za.rows = append(za.rows, []any{a.String(), z.ID, pools.family, seq, nil, false})
 				}
 			}
 		}
-		if err := db.insertIPv4RangesTx(ctx, tx, z.ID, ipv4, keysDropped); err != nil {
+	}
+	return za, nil
+}
+
+// addPoolAddressesTx adds the addresses of the catalog's pools that are
+// not in have; with ipv4Built, those of IPv4 pools are there already.
+func (db *DB) addPoolAddressesTx(ctx context.Context, tx *sql.Tx, cat *metalplane.Catalog, have map[string]bool, keysDropped, ipv4Built bool) error {
+	for _, z := range cat.Zones {
+		za, err := addressesOf(z, have)
+		if err != nil {
 			return err
 		}
-		if err := db.insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, add); err != nil {
+		if !ipv4Built {
+			if err := db.insertIPv4RangesTx(ctx, tx, z.ID, za.ipv4, keysDropped); err != nil {
+				return err
+			}
+		}
+		if err := db.insertRows(ctx, tx, `INSERT INTO public_ips (address, zone_id, family, seq, instance_id, retired) VALUES `, za.rows); err != nil {
 			return err
 		}
 	}

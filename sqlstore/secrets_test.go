@@ -104,7 +104,7 @@ func TestUpgradeSealsWhatWasStoredInTheClear(t *testing.T) {
 					return err
 				}
 			}
-			return db.syncIPsTx(ctx, tx, cat)
+			return db.syncIPsTx(ctx, tx, cat, false)
 		}); err != nil {
 			t.Fatal(err)
 		}
