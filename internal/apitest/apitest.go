@@ -155,6 +155,10 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}
+	copied, err := startFromTemplate(dsn, dataDir, o)
+	if err != nil {
+		t.Fatalf("copy a first start: %v", err)
+	}
 	a, err := app.Open(ctx, app.Config{
 		Listen: "127.0.0.1:0", DataDir: dataDir, Database: dsn, CatalogPath: o.CatalogPath, SecretKeyFile: o.SecretKeyFile,
 		Logger: logger, NowFunc: clock.Now, Migrate: true, NoWorkers: o.NoWorkers, SimStepDelay: o.SimStepDelay,
@@ -200,7 +204,13 @@ func Start(t testing.TB, dsn string, opts ...Options) *Env {
 	if keyFile == "" {
 		keyFile = filepath.Join(dataDir, app.SecretKeyFile)
 	}
-	return &Env{App: a, DB: a.DB, Clock: clock, Team: team, Key: a.Credentials, SecretKeyFile: keyFile}
+	key := a.Credentials
+	if copied {
+		if key, err = templateKeyOf(ctx, a.DB, dataDir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return &Env{App: a, DB: a.DB, Clock: clock, Team: team, Key: key, SecretKeyFile: keyFile}
 }
 
 // Client returns a client of the service and version signed with the demo
