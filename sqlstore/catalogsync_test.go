@@ -398,6 +398,9 @@ func TestFreshCatalogSyncBuildsIPv4Beside(t *testing.T) {
 		t.Fatal(err)
 	}
 	syncedAlike(t, db, cat, now.Unix())
+	if !db.addressesBeside.Load() {
+		t.Fatal("the sync did not copy built addresses")
+	}
 
 	// The start died after the hosts' transaction: no addresses and no
 	// fingerprint. The next start syncs again.
@@ -417,4 +420,60 @@ func TestFreshCatalogSyncBuildsIPv4Beside(t *testing.T) {
 		t.Fatal("a build started below the threshold")
 	}
 	syncedAlike(t, plain, cat, plainNow.Unix())
+}
+
+// On PostgreSQL a first sync of many addresses adds them in a transaction
+// of its own beside the hosts': the rows are those of one transaction, and
+// a sync whose addresses or fingerprint were lost is done again.
+func TestFreshCatalogSyncPostgresAddressesBeside(t *testing.T) {
+	ctx := context.Background()
+	cat := syncTestCatalog(t)
+	db, now := clockedTestDB(t, testdb.PostgresDSN(t))
+	db.ipv4BuildMin = 1
+	syncedAlike(t, db, cat, now.Unix())
+	if !db.addressesBeside.Load() {
+		t.Fatal("the sync did not add the addresses beside the hosts")
+	}
+
+	// The start died after the hosts' and the addresses' transactions,
+	// before the fingerprint's; then after the hosts' alone.
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM catalog_syncs`); err != nil {
+		t.Fatal(err)
+	}
+	syncedAlike(t, db, cat, now.Unix())
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM public_ips`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SQL.ExecContext(ctx, `DELETE FROM catalog_syncs`); err != nil {
+		t.Fatal(err)
+	}
+	syncedAlike(t, db, cat, now.Unix())
+	if !db.addressesBeside.Load() {
+		t.Fatal("the sync after a lost one did not add the addresses beside the hosts")
+	}
+
+	// Two replicas starting together on a new database: each waits on
+	// the other's locks in turn, and the rows are there once.
+	dsn := testdb.PostgresDSN(t)
+	first, firstNow := clockedTestDB(t, dsn)
+	second := openTestDB(t, dsn)
+	second.NowFunc, first.ipv4BuildMin, second.ipv4BuildMin = first.NowFunc, 1, 1
+	errs := make(chan error, 2)
+	for _, replica := range []*DB{first, second} {
+		go func() { errs <- replica.SyncCatalog(ctx, cat) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	syncedAlike(t, first, cat, firstNow.Unix())
+
+	// Below the threshold: one transaction, the same rows.
+	plain, plainNow := clockedTestDB(t, testdb.PostgresDSN(t))
+	plain.ipv4BuildMin = 1 << 30
+	syncedAlike(t, plain, cat, plainNow.Unix())
+	if plain.addressesBeside.Load() {
+		t.Fatal("the addresses went beside the hosts below the threshold")
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -81,6 +82,9 @@ type DB struct {
 	path string
 	// ipv4BuildMin replaces the constant of that name when set (tests).
 	ipv4BuildMin int
+	// addressesBeside records that the last catalog sync added the
+	// addresses beside the hosts (ipv4build.go), for tests.
+	addressesBeside atomic.Bool
 }
 
 // Now returns the store's current time, truncated to the second like every

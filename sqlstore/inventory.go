@@ -48,6 +48,10 @@ const catalogSyncLock = 7302
 // take seconds.
 func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 	fingerprint := syncFingerprint(cat)
+	db.addressesBeside.Store(false)
+	if db.Dialect == Postgres && db.addressesBesideWorthIt(ctx, cat) {
+		return db.syncCatalogBeside(ctx, cat, fingerprint) // ipv4build.go
+	}
 	// A first sync of many addresses on SQLite builds them on another
 	// core while the hosts go in (ipv4build.go); nil otherwise.
 	build := db.startIPv4Build(ctx, cat)
@@ -80,6 +84,7 @@ func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 		return err
 	}
 	return build.finish(ctx, func(tx *sql.Tx, built bool) error {
+		db.addressesBeside.Store(built)
 		return db.syncIPsAndRecordTx(ctx, tx, cat, fingerprint, built)
 	})
 }

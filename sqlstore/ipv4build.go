@@ -11,12 +11,13 @@ import (
 	"github.com/metalplane/metalplane"
 )
 
-// IPv4 addresses built beside the hosts.
+// Addresses made beside the hosts.
 //
-// A first sync of a large catalog on SQLite is two long INSERTs, the
-// hosts' and the addresses', each the work of one core, and SQLite has one
-// writer per file: on 2 cores one of them sat idle for the whole sync.
-// The IPv4 addresses are therefore made in a scratch file of their own, by
+// A first sync of a large catalog is two long INSERTs, the hosts' and the
+// addresses', each the work of one core: on 2 cores one of them sat idle
+// for the whole sync. On PostgreSQL they are now two transactions on two
+// connections at once (syncCatalogBeside, below). SQLite has one writer
+// per file, so there the IPv4 addresses are made in a scratch file of their own, by
 // a connection of its own, while the hosts go in. The scratch table is
 // created from the database's own definitions of public_ips and its
 // indexes, so that the copy into the empty public_ips is SQLite's transfer
@@ -67,27 +68,8 @@ func (db *DB) startIPv4Build(ctx context.Context, cat *metalplane.Catalog) *ipv4
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil // the sync then makes them itself
 	}
-	minimum := db.ipv4BuildMin
-	if minimum == 0 {
-		minimum = ipv4BuildMin
-	}
-	var zones []zoneAddresses
-	total := 0
-	for _, z := range cat.Zones {
-		za, err := addressesOf(z, nil)
-		if err != nil {
-			return nil // the sync reports it
-		}
-		for _, r := range za.ipv4 {
-			total += r.count
-		}
-		zones = append(zones, za)
-	}
-	if total < minimum {
-		return nil
-	}
-	var empty bool
-	if err := db.reader().QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM public_ips)`).Scan(&empty); err != nil || !empty {
+	zones, ok := db.ipv4WorthBuilding(ctx, cat)
+	if !ok {
 		return nil
 	}
 	ddl, err := db.tableDefinitions(ctx, "public_ips")
@@ -101,6 +83,108 @@ func (db *DB) startIPv4Build(ctx context.Context, cat *metalplane.Catalog) *ipv4
 		b.err = b.run(ctx, ddl, cat.Zones, zones)
 	}()
 	return b
+}
+
+// ipv4WorthBuilding returns the addresses of each of the catalog's zones,
+// and whether the IPv4 ones are to be made beside the hosts: at least the
+// threshold of them, and public_ips empty.
+func (db *DB) ipv4WorthBuilding(ctx context.Context, cat *metalplane.Catalog) ([]zoneAddresses, bool) {
+	minimum := db.ipv4BuildMin
+	if minimum == 0 {
+		minimum = ipv4BuildMin
+	}
+	var zones []zoneAddresses
+	total := 0
+	for _, z := range cat.Zones {
+		za, err := addressesOf(z, nil)
+		if err != nil {
+			return nil, false // the sync reports it
+		}
+		for _, r := range za.ipv4 {
+			total += r.count
+		}
+		zones = append(zones, za)
+	}
+	if total < minimum {
+		return nil, false
+	}
+	var empty bool
+	if err := db.reader().QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM public_ips)`).Scan(&empty); err != nil || !empty {
+		return nil, false
+	}
+	return zones, true
+}
+
+// addressesBesideWorthIt reports whether a PostgreSQL sync is to add the
+// addresses in a transaction of their own beside the hosts'.
+func (db *DB) addressesBesideWorthIt(ctx context.Context, cat *metalplane.Catalog) bool {
+	_, ok := db.ipv4WorthBuilding(ctx, cat)
+	return ok
+}
+
+// catalogIPsLock is the lockTx id of the addresses' transaction of a
+// PostgreSQL sync beside the hosts' (catalogSyncLock).
+const catalogIPsLock = 7303
+
+// syncCatalogBeside is SyncCatalog on PostgreSQL when the addresses are
+// many and public_ips is empty: the hosts and the addresses are two
+// transactions on two connections at once, each under a lock of its own,
+// so that the two INSERTs and their index builds run on two cores (1.4 s
+// one after the other at 200,000 hosts). The fingerprint is recorded by a
+// third transaction after both committed. A replica starting at the same
+// time waits on each lock in turn and then finds the rows there; a start
+// that dies before the fingerprint leaves a sync that the next start does
+// again.
+func (db *DB) syncCatalogBeside(ctx context.Context, cat *metalplane.Catalog, fingerprint string) error {
+	// done reads the fingerprint in tx, under the transaction's lock.
+	done := func(tx *sql.Tx, lock int64) (bool, error) {
+		if err := db.lockTx(ctx, tx, lock); err != nil {
+			return false, err
+		}
+		var last string
+		err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM catalog_syncs WHERE id = 1`).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("read the last catalog sync: %w", err)
+		}
+		return last == fingerprint, nil
+	}
+	ips := make(chan error, 1)
+	go func() {
+		ips <- db.inTx(ctx, func(tx *sql.Tx) error {
+			if synced, err := done(tx, catalogIPsLock); synced || err != nil {
+				return err
+			}
+			if err := db.syncIPsTx(ctx, tx, cat, false); err != nil {
+				return fmt.Errorf("sync public IPs: %w", err)
+			}
+			return nil
+		})
+	}()
+	synced := false
+	hostsErr := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if synced, err = done(tx, catalogSyncLock); synced || err != nil {
+			return err
+		}
+		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
+			return fmt.Errorf("sync hosts: %w", err)
+		}
+		return nil
+	})
+	if err := errors.Join(hostsErr, <-ips); err != nil || synced {
+		return err
+	}
+	db.addressesBeside.Store(true)
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.lockTx(ctx, tx, catalogSyncLock); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO catalog_syncs (id, fingerprint, synced_at) VALUES (1, $1, $2)
+			ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at`, fingerprint, db.Now().Unix()); err != nil {
+			return fmt.Errorf("record the catalog sync: %w", err)
+		}
+		return nil
+	})
 }
 
 // tableDefinitions returns the statements that create table and its
