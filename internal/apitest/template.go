@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/internal/app"
@@ -229,4 +230,12 @@ func RemoveTemplates() {
 		}
 		delete(templates, key)
 	}
+}
+
+// Main runs a package's tests, then removes the first starts they copied:
+// the TestMain of a package whose tests use Start.
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveTemplates()
+	os.Exit(code)
 }
