@@ -314,5 +314,10 @@ func TestTerraformInstanceLifecycle(t *testing.T) {
 		if len(out.DataSet) != 1 || out.DataSet[0]["instanceChargeType"] != "PREPAID" || out.DataSet[0]["autoRenew"] != false || out.DataSet[0]["instanceStatus"] != "RUNNING" {
 			t.Fatalf("PREPAID instance after TerminateInstance: %v", out.DataSet)
 		}
+	}, apitest.Options{
+		// Each sim step takes 100 ms, so that the reinstall (five steps)
+		// is still INSTALLING when the Read right after its answer looks:
+		// at no delay it could be RUNNING again by then.
+		SimStepDelay: 100 * time.Millisecond,
 	})
 }
