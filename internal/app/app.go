@@ -451,9 +451,30 @@ func (a *App) Start(ctx context.Context) error {
 	go a.purgeReplays(a.stopPurge)
 	go a.refreshImagesEvery(a.stopPurge)
 	go a.foldInstanceCounts(a.stopPurge)
+	go a.warmConnections(a.stopPurge)
 	a.ready.Store(true)
 	return nil
 }
+
+// warmConnections opens the PostgreSQL connections the first requests and
+// provisions will use (sqlstore.WarmConnections), stopping with the server.
+func (a *App) warmConnections(stop <-chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	a.DB.WarmConnections(ctx, warmConnectionCount)
+}
+
+// warmConnectionCount is how many connections a start warms: a purchase
+// (the group committer's and a read), River's fetch, and a provision's
+// read and finish, with room for a second request.
+const warmConnectionCount = 8
 
 // Addr returns the address the server listens on.
 func (a *App) Addr() string { return a.listener.Addr().String() }
