@@ -49,8 +49,10 @@ const catalogSyncLock = 7302
 func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 	fingerprint := syncFingerprint(cat)
 	db.addressesBeside.Store(false)
-	if db.Dialect == Postgres && db.addressesBesideWorthIt(ctx, cat) {
-		return db.syncCatalogBeside(ctx, cat, fingerprint) // ipv4build.go
+	if db.Dialect == Postgres {
+		if _, many := db.ipv4WorthBuilding(ctx, cat); many {
+			return db.syncCatalogBeside(ctx, cat, fingerprint) // ipv4build.go
+		}
 	}
 	// A first sync of many addresses on SQLite builds them on another
 	// core while the hosts go in (ipv4build.go); nil otherwise.
@@ -60,17 +62,9 @@ func (db *DB) SyncCatalog(ctx context.Context, cat *metalplane.Catalog) error {
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		// Replicas starting together would insert the same hosts: the
 		// second waits here and then finds them.
-		if err := db.lockTx(ctx, tx, catalogSyncLock); err != nil {
+		var err error
+		if synced, err = db.syncedTx(ctx, tx, catalogSyncLock, fingerprint); synced || err != nil {
 			return err
-		}
-		var last string
-		err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM catalog_syncs WHERE id = 1`).Scan(&last)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("read the last catalog sync: %w", err)
-		}
-		if last == fingerprint {
-			synced = true
-			return nil
 		}
 		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
 			return fmt.Errorf("sync hosts: %w", err)
@@ -97,6 +91,25 @@ func (db *DB) syncIPsAndRecordTx(ctx context.Context, tx *sql.Tx, cat *metalplan
 	if err := db.syncIPsTx(ctx, tx, cat, built); err != nil {
 		return fmt.Errorf("sync public IPs: %w", err)
 	}
+	return db.recordSyncTx(ctx, tx, fingerprint)
+}
+
+// syncedTx takes lock in tx and reports whether the last sync recorded is
+// of fingerprint.
+func (db *DB) syncedTx(ctx context.Context, tx *sql.Tx, lock int64, fingerprint string) (bool, error) {
+	if err := db.lockTx(ctx, tx, lock); err != nil {
+		return false, err
+	}
+	var last string
+	err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM catalog_syncs WHERE id = 1`).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("read the last catalog sync: %w", err)
+	}
+	return last == fingerprint, nil
+}
+
+// recordSyncTx records fingerprint as the last sync's.
+func (db *DB) recordSyncTx(ctx context.Context, tx *sql.Tx, fingerprint string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO catalog_syncs (id, fingerprint, synced_at) VALUES (1, $1, $2)
 		ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at`, fingerprint, db.Now().Unix()); err != nil {
 		return fmt.Errorf("record the catalog sync: %w", err)

@@ -115,13 +115,6 @@ func (db *DB) ipv4WorthBuilding(ctx context.Context, cat *metalplane.Catalog) ([
 	return zones, true
 }
 
-// addressesBesideWorthIt reports whether a PostgreSQL sync is to add the
-// addresses in a transaction of their own beside the hosts'.
-func (db *DB) addressesBesideWorthIt(ctx context.Context, cat *metalplane.Catalog) bool {
-	_, ok := db.ipv4WorthBuilding(ctx, cat)
-	return ok
-}
-
 // catalogIPsLock is the lockTx id of the addresses' transaction of a
 // PostgreSQL sync beside the hosts' (catalogSyncLock).
 const catalogIPsLock = 7303
@@ -136,22 +129,10 @@ const catalogIPsLock = 7303
 // that dies before the fingerprint leaves a sync that the next start does
 // again.
 func (db *DB) syncCatalogBeside(ctx context.Context, cat *metalplane.Catalog, fingerprint string) error {
-	// done reads the fingerprint in tx, under the transaction's lock.
-	done := func(tx *sql.Tx, lock int64) (bool, error) {
-		if err := db.lockTx(ctx, tx, lock); err != nil {
-			return false, err
-		}
-		var last string
-		err := tx.QueryRowContext(ctx, `SELECT fingerprint FROM catalog_syncs WHERE id = 1`).Scan(&last)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return false, fmt.Errorf("read the last catalog sync: %w", err)
-		}
-		return last == fingerprint, nil
-	}
 	ips := make(chan error, 1)
 	go func() {
 		ips <- db.inTx(ctx, func(tx *sql.Tx) error {
-			if synced, err := done(tx, catalogIPsLock); synced || err != nil {
+			if synced, err := db.syncedTx(ctx, tx, catalogIPsLock, fingerprint); synced || err != nil {
 				return err
 			}
 			if err := db.syncIPsTx(ctx, tx, cat, false); err != nil {
@@ -163,7 +144,7 @@ func (db *DB) syncCatalogBeside(ctx context.Context, cat *metalplane.Catalog, fi
 	synced := false
 	hostsErr := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if synced, err = done(tx, catalogSyncLock); synced || err != nil {
+		if synced, err = db.syncedTx(ctx, tx, catalogSyncLock, fingerprint); synced || err != nil {
 			return err
 		}
 		if err := db.syncHostsTx(ctx, tx, cat); err != nil {
@@ -179,11 +160,7 @@ func (db *DB) syncCatalogBeside(ctx context.Context, cat *metalplane.Catalog, fi
 		if err := db.lockTx(ctx, tx, catalogSyncLock); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO catalog_syncs (id, fingerprint, synced_at) VALUES (1, $1, $2)
-			ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, synced_at = excluded.synced_at`, fingerprint, db.Now().Unix()); err != nil {
-			return fmt.Errorf("record the catalog sync: %w", err)
-		}
-		return nil
+		return db.recordSyncTx(ctx, tx, fingerprint)
 	})
 }
 
