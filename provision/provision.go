@@ -342,6 +342,25 @@ func (p *Provisioner) settle(ctx context.Context, job *rivertype.JobRow, instanc
 	return nil
 }
 
+// EnqueueRehearsal is Enqueue for the purchase rehearsed at start
+// (sqlstore.Rehearse), whose transaction is rolled back: the same insert,
+// in a queue of its own that no worker serves. River sends one insert
+// notification per queue per FetchCooldown, and counts a notification
+// when it inserts, commit or not: in the default queue the rehearsal's
+// would stand in for the next purchase's, whose job would then wait for
+// the workers' poll. No tap either (wake.go), for the same reason.
+func (p *Provisioner) EnqueueRehearsal(ctx context.Context, tx *sql.Tx, instanceIDs []string) error {
+	params := make([]river.InsertManyParams, len(instanceIDs))
+	for i, id := range instanceIDs {
+		params[i] = river.InsertManyParams{Args: ProvisionArgs{InstanceID: id}, InsertOpts: &river.InsertOpts{Queue: rehearsalQueue}}
+	}
+	_, err := p.client.InsertManyFastTx(ctx, tx, params)
+	return err
+}
+
+// rehearsalQueue is EnqueueRehearsal's queue.
+const rehearsalQueue = "rehearsal"
+
 // Enqueue inserts one provisioning job per instance on tx; it is the
 // sqlstore.EnqueueFunc of CreateInstances.
 func (p *Provisioner) Enqueue(ctx context.Context, tx *sql.Tx, instanceIDs []string) error {

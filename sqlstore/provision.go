@@ -181,42 +181,49 @@ func (db *DB) finishProvisionSQLite(ctx context.Context, instanceID, driver stri
 		from = metalplane.StatusPending
 	}
 	return db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		q := db.cached(tx)
-		// Only what the finish needs: on SQLite's one writer every column
-		// read is writer time (docs/performance.md).
-		var status, chargeType string
-		var period, recorded int
-		var created int64
-		err := q.QueryRowContext(ctx, `SELECT status, charge_type, period, create_time, provision_step FROM instances WHERE id = $1`+db.forUpdate(), instanceID).
-			Scan(&status, &chargeType, &period, &created, &recorded)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if metalplane.InstanceStatus(status) != from {
-			return nil
-		}
-		var expired int64
-		if chargeType == metalplane.ChargeTypePrepaid {
-			expired = time.Unix(created, 0).UTC().AddDate(0, period, 0).Unix()
-		}
-		step := recorded
-		if len(steps) > 0 {
-			step = max(step, steps[len(steps)-1].N)
-		}
-		if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '', provision_step = $3 WHERE id = $4`,
-			string(metalplane.StatusRunning), expired, step, instanceID); err != nil {
-			return err
-		}
-		if start != nil {
-			if _, err := q.ExecContext(ctx, addEventSQL, instanceID, start.At.UnixMilli(), "status", "", driver, startEvent); err != nil {
-				return fmt.Errorf("record event: %w", err)
-			}
-		}
-		return db.addStepEventsTx(ctx, q, instanceID, driver, recorded, steps, "CREATING → RUNNING")
+		return db.finishSQLiteTx(ctx, tx, instanceID, driver, from, start, steps)
 	})
+}
+
+// finishSQLiteTx is finishProvisionSQLite's transaction: the instance
+// moves from from to RUNNING, with the events of start (nil when it was
+// recorded before) and steps.
+func (db *DB) finishSQLiteTx(ctx context.Context, tx *sql.Tx, instanceID, driver string, from metalplane.InstanceStatus, start *StepDone, steps []StepDone) error {
+	q := db.cached(tx)
+	// Only what the finish needs: on SQLite's one writer every column
+	// read is writer time (docs/performance.md).
+	var status, chargeType string
+	var period, recorded int
+	var created int64
+	err := q.QueryRowContext(ctx, `SELECT status, charge_type, period, create_time, provision_step FROM instances WHERE id = $1`+db.forUpdate(), instanceID).
+		Scan(&status, &chargeType, &period, &created, &recorded)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if metalplane.InstanceStatus(status) != from {
+		return nil
+	}
+	var expired int64
+	if chargeType == metalplane.ChargeTypePrepaid {
+		expired = time.Unix(created, 0).UTC().AddDate(0, period, 0).Unix()
+	}
+	step := recorded
+	if len(steps) > 0 {
+		step = max(step, steps[len(steps)-1].N)
+	}
+	if _, err := q.ExecContext(ctx, `UPDATE instances SET status = $1, expired_time = $2, password = '', provision_step = $3 WHERE id = $4`,
+		string(metalplane.StatusRunning), expired, step, instanceID); err != nil {
+		return err
+	}
+	if start != nil {
+		if _, err := q.ExecContext(ctx, addEventSQL, instanceID, start.At.UnixMilli(), "status", "", driver, startEvent); err != nil {
+			return fmt.Errorf("record event: %w", err)
+		}
+	}
+	return db.addStepEventsTx(ctx, q, instanceID, driver, recorded, steps, "CREATING → RUNNING")
 }
 
 // FailProvision ends a provision in CREATE_FAILED: the host goes to

@@ -452,6 +452,7 @@ func (a *App) Start(ctx context.Context) error {
 	go a.refreshImagesEvery(a.stopPurge)
 	go a.foldInstanceCounts(a.stopPurge)
 	go a.warmConnections(a.stopPurge)
+	go a.rehearsePurchase(a.stopPurge)
 	a.ready.Store(true)
 	return nil
 }
@@ -459,8 +460,15 @@ func (a *App) Start(ctx context.Context) error {
 // warmConnections opens the PostgreSQL connections the first requests and
 // provisions will use (sqlstore.WarmConnections), stopping with the server.
 func (a *App) warmConnections(stop <-chan struct{}) {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := untilStopped(stop)
 	defer cancel()
+	a.DB.WarmConnections(ctx, warmConnectionCount)
+}
+
+// untilStopped returns a context that ends when stop closes or cancel is
+// called, for work begun at start that must not outlive the server.
+func untilStopped(stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
 		case <-stop:
@@ -468,7 +476,7 @@ func (a *App) warmConnections(stop <-chan struct{}) {
 		case <-ctx.Done():
 		}
 	}()
-	a.DB.WarmConnections(ctx, warmConnectionCount)
+	return ctx, cancel
 }
 
 // warmConnectionCount is how many connections a start warms: a purchase
