@@ -29,8 +29,7 @@ func (db *DB) InstancesProgress(ctx context.Context, teamID string, ids []string
 	}
 	// Not through the read pool's statement cache: the text varies with
 	// the number of ids.
-	rows, err := db.reader().QueryContext(ctx, `SELECT id, status, provision_step, failure_reason FROM instances
-		WHERE team_id = $1 AND released = $2 AND id IN (`+placeholders(3, len(ids))+`)`, args...)
+	rows, err := db.reader().QueryContext(ctx, progressSQL(len(ids)), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -56,4 +55,11 @@ func (db *DB) InstancesProgress(ctx context.Context, teamID string, ids []string
 		}
 	}
 	return out, nil
+}
+
+// progressSQL is InstancesProgress's query of n instances: the team, false
+// (not released), then the n IDs.
+func progressSQL(n int) string {
+	return `SELECT id, status, provision_step, failure_reason FROM instances
+		WHERE team_id = $1 AND released = $2 AND id IN (` + placeholders(3, n) + `)`
 }

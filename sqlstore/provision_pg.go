@@ -118,6 +118,18 @@ func (db *DB) finishProvisionPostgres(ctx context.Context, instanceID string, in
 			return fmt.Errorf("finish the provision of %s: %w", instanceID, err)
 		}
 	}
+	_, err := db.SQL.ExecContext(ctx, finishProvisionPostgresSQL, db.finishPostgresArgs(instanceID, driver, period, created, steps)...)
+	if err != nil {
+		return fmt.Errorf("finish the provision of %s: %w", instanceID, err)
+	}
+	return nil
+}
+
+// finishPostgresArgs are finishProvisionPostgresSQL's arguments: the
+// instance, the status it must be in, the events of steps (a start first
+// when there is one) and of the finish, and the expiry of a PREPAID
+// instance created at created (Unix seconds) for period months.
+func (db *DB) finishPostgresArgs(instanceID, driver string, period int, created int64, steps []StepDone) []any {
 	const afterEveryStep = 1 << 30
 	from := metalplane.StatusCreating
 	last := 0
@@ -135,10 +147,6 @@ func (db *DB) finishProvisionPostgres(ctx context.Context, instanceID string, in
 	ns, ats, kinds, names, details = append(ns, afterEveryStep), append(ats, db.Now().UnixMilli()), append(kinds, "status"), append(names, ""),
 		append(details, fmt.Sprintf("%s → %s", metalplane.StatusCreating, metalplane.StatusRunning))
 	expired := time.Unix(created, 0).UTC().AddDate(0, period, 0).Unix()
-	_, err := db.SQL.ExecContext(ctx, finishProvisionPostgresSQL, instanceID, string(from), string(metalplane.StatusRunning), last,
-		metalplane.ChargeTypePrepaid, expired, driver, ns, ats, kinds, names, details)
-	if err != nil {
-		return fmt.Errorf("finish the provision of %s: %w", instanceID, err)
-	}
-	return nil
+	return []any{instanceID, string(from), string(metalplane.StatusRunning), last,
+		metalplane.ChargeTypePrepaid, expired, driver, ns, ats, kinds, names, details}
 }

@@ -37,18 +37,38 @@ func (db *DB) WarmConnections(ctx context.Context, n int) {
 	for _, t := range warmTables {
 		q += `SELECT 1 FROM ` + t + ` WHERE false; `
 	}
-	var wg sync.WaitGroup
+	db.onConnsAtOnce(ctx, n, func(c *sql.Conn) error {
+		_, err := c.ExecContext(ctx, q)
+		return err
+	})
+}
+
+// onConnsAtOnce runs fn on n connections of the pool, each held until fn
+// has run on all, so that each is another one, and returns the first
+// error (a connection that could not be had included).
+func (db *DB) onConnsAtOnce(ctx context.Context, n int, fn func(*sql.Conn) error) error {
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
 	conns := make(chan *sql.Conn, n)
 	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			c, err := db.SQL.Conn(ctx)
-			if err != nil {
-				return
+			if err == nil {
+				err = fn(c)
+				conns <- c
 			}
-			c.ExecContext(ctx, q)
-			conns <- c // held until all are open, so that each is a new one
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()
@@ -56,4 +76,5 @@ func (db *DB) WarmConnections(ctx context.Context, n int) {
 	for c := range conns {
 		c.Close()
 	}
+	return first
 }

@@ -451,8 +451,10 @@ func (a *App) Start(ctx context.Context) error {
 	go a.purgeReplays(a.stopPurge)
 	go a.refreshImagesEvery(a.stopPurge)
 	go a.foldInstanceCounts(a.stopPurge)
-	go a.warmConnections(a.stopPurge)
-	go a.rehearsePurchase(a.stopPurge)
+	go func(stop <-chan struct{}) {
+		a.warmConnections(stop)
+		a.rehearsePurchase(stop) // on the connections just warmed
+	}(a.stopPurge)
 	a.ready.Store(true)
 	return nil
 }

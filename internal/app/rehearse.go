@@ -2,24 +2,28 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/metalplane/metalplane"
 	"github.com/metalplane/metalplane/provision"
 	"github.com/metalplane/metalplane/sqlstore"
 )
 
-// rehearsePurchase warms SQLite's writer for the first purchase after a
-// start (sqlstore.Rehearse): one POSTPAID instance of the catalog's first
-// offer with hosts, for the first team, bought and provisioned at sim
-// speed in a transaction that is rolled back. It stops with the server. A
-// rehearsal that cannot run (no team, no offer, a sold-out offer) only
-// leaves the first purchase to warm the writer, as before.
+// rehearsePurchase warms the database's connections for the first
+// purchase after a start (sqlstore.Rehearse): SQLite's writer, or the
+// warmConnectionCount connections PostgreSQL's pool keeps. One POSTPAID
+// instance of the catalog's first offer with hosts, for the first team, is
+// bought and provisioned at sim speed in a transaction that is rolled
+// back. It stops with the server. A rehearsal that cannot run (no team, no
+// offer, a sold-out offer) only leaves the first purchase to warm them, as
+// before.
 func (a *App) rehearsePurchase(stop <-chan struct{}) {
-	if a.DB.Dialect != sqlstore.SQLite || a.Provisioner == nil {
+	if a.Provisioner == nil {
 		return
 	}
 	ctx, cancel := untilStopped(stop)
 	defer cancel()
+	began := time.Now()
 	plan, err := a.rehearsalPlan(ctx)
 	if err == nil && plan != nil {
 		now := a.DB.Now()
@@ -27,11 +31,13 @@ func (a *App) rehearsePurchase(stop <-chan struct{}) {
 		for i, name := range provision.Steps {
 			steps = append(steps, sqlstore.StepDone{N: i + 1, Name: name, At: now})
 		}
-		err = a.DB.Rehearse(ctx, plan, a.Provisioner.EnqueueRehearsal, "sim", steps)
+		err = a.DB.Rehearse(ctx, plan, a.Provisioner.EnqueueRehearsal, "sim", steps, warmConnectionCount)
 	}
 	if err != nil {
 		a.Config.Logger.Debug("purchase rehearsal at start not run to the end", "err", err)
+		return
 	}
+	a.Config.Logger.Debug("purchase rehearsed at start", "ms", time.Since(began).Milliseconds())
 }
 
 // rehearsalPlan is the plan of the rehearsal, nil when the database has no
