@@ -19,7 +19,6 @@ import (
 // it: every table reads the same before and after, while the connections
 // have compiled and kept the purchase's and the finish's statements.
 func TestRehearseWarmsTheWriterAndKeepsNothing(t *testing.T) {
-	ctx := context.Background()
 	db, cat := openDemoDB(t, filepath.Join(t.TempDir(), "metalplane.db"))
 	rehearseAndCompare(t, db, cat, 1)
 	var kept []string
@@ -33,13 +32,7 @@ func TestRehearseWarmsTheWriterAndKeepsNothing(t *testing.T) {
 			t.Errorf("no statement %q prepared on the writer after the rehearsal; kept: %d statements", want, len(kept))
 		}
 	}
-	problems, err := db.Audit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(problems) > 0 {
-		t.Fatalf("audit: %v", problems)
-	}
+	auditClean(t, db, "after the rehearsals")
 }
 
 // On PostgreSQL each of the n connections rehearses: each has prepared
@@ -69,13 +62,7 @@ func TestRehearsePostgresWarmsEachConnectionAndKeepsNothing(t *testing.T) {
 			}
 		}
 	}
-	problems, err := db.Audit(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(problems) > 0 {
-		t.Fatalf("audit: %v", problems)
-	}
+	auditClean(t, db, "after the rehearsals")
 }
 
 // rehearsedStatements are parts of statements a rehearsal runs: the
