@@ -175,20 +175,20 @@ func (db *DB) FinishProvisionOf(ctx context.Context, in *metalplane.Instance, dr
 }
 
 func (db *DB) finishProvisionSQLite(ctx context.Context, instanceID, driver string, steps []StepDone) error {
+	return db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return db.finishSQLiteTx(ctx, tx, instanceID, driver, steps)
+	})
+}
+
+// finishSQLiteTx is finishProvisionSQLite's transaction: the instance
+// moves to RUNNING with the events of steps, from PENDING when they begin
+// with the start (StartStep), else from CREATING.
+func (db *DB) finishSQLiteTx(ctx context.Context, tx *sql.Tx, instanceID, driver string, steps []StepDone) error {
 	start, steps := splitStart(steps)
 	from := metalplane.StatusCreating
 	if start != nil {
 		from = metalplane.StatusPending
 	}
-	return db.provisionTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		return db.finishSQLiteTx(ctx, tx, instanceID, driver, from, start, steps)
-	})
-}
-
-// finishSQLiteTx is finishProvisionSQLite's transaction: the instance
-// moves from from to RUNNING, with the events of start (nil when it was
-// recorded before) and steps.
-func (db *DB) finishSQLiteTx(ctx context.Context, tx *sql.Tx, instanceID, driver string, from metalplane.InstanceStatus, start *StepDone, steps []StepDone) error {
 	q := db.cached(tx)
 	// Only what the finish needs: on SQLite's one writer every column
 	// read is writer time (docs/performance.md).

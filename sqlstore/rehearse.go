@@ -47,17 +47,12 @@ func (db *DB) Rehearse(ctx context.Context, plan *metalplane.CreatePlan, enqueue
 	db.committer() // started: its first use reads where the IDs go on
 	result := rehearsalResult(plan)
 	claim := rehearsalClaim()
-	start, rest := splitStart(steps)
-	from := metalplane.StatusCreating
-	if start != nil {
-		from = metalplane.StatusPending
-	}
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		if err := db.createTx(ctx, tx, plan, result, claim, claim.Response, enqueue); err != nil {
 			return err
 		}
 		for _, id := range result.InstanceIDSet {
-			if err := db.finishSQLiteTx(ctx, tx, id, driver, from, start, rest); err != nil {
+			if err := db.finishSQLiteTx(ctx, tx, id, driver, steps); err != nil {
 				return err
 			}
 		}
