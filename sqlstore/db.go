@@ -138,7 +138,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		sqlDB := openSQLite(path, 1, "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "foreign_keys(1)",
 			"temp_store(MEMORY)", fmt.Sprintf("wal_autocheckpoint(%d)", walSafetyPages))
 		readDB := openSQLite(path, readConns, "busy_timeout(10000)", "query_only(1)", "temp_store(MEMORY)")
-		ckDB := openSQLite(path, 1, "busy_timeout(10000)", "synchronous(NORMAL)")
+		// The checkpointer never waits for a lock: a PASSIVE checkpoint
+		// does not, and its restart of the WAL gives way to the writer.
+		ckDB := openSQLite(path, 1, "busy_timeout(0)", "synchronous(NORMAL)")
 		db = &DB{SQL: sqlDB, Dialect: SQLite, reads: &readPool{sql: readDB}, checkpoints: startCheckpointer(ckDB)}
 		if !strings.ContainsAny(path, "?#") && !strings.Contains(path, ":memory:") {
 			db.path = path
