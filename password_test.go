@@ -1,6 +1,7 @@
 package metalplane
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -62,5 +63,38 @@ func TestGeneratePassword(t *testing.T) {
 			t.Fatalf("GeneratePassword() = %q twice in 1000 calls", p)
 		}
 		seen[p] = true
+	}
+}
+
+// Every index below n comes up as often as any other: a chi-square test
+// of 300 draws per value for the sizes GeneratePassword uses. Taking the
+// random byte modulo n without skipping the top bytes makes the first
+// 256 % n values a third more likely (n = 72) and fails it.
+func TestRandomIndexesAreUniform(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{10, 16, 26, len(passwordUpper + passwordLower + passwordDigits + passwordSpecial), 255, 256} {
+		var r randomIndexes
+		counts := make([]int, n)
+		draws := 300 * n
+		for range draws {
+			counts[r.below(n)]++
+		}
+		expected := float64(draws) / float64(n)
+		chi2 := 0.0
+		for _, c := range counts {
+			d := float64(c) - expected
+			chi2 += d * d / expected
+		}
+		// n-1 degrees of freedom: mean n-1, standard deviation
+		// sqrt(2(n-1)); 8 deviations above is beyond one in a million.
+		if limit := float64(n-1) + 8*math.Sqrt(2*float64(n-1)); chi2 > limit {
+			t.Errorf("below(%d): chi-square %.1f over %d draws, more than %.1f: counts %v", n, chi2, draws, limit, counts)
+		}
+	}
+}
+
+func BenchmarkGeneratePassword(b *testing.B) {
+	for b.Loop() {
+		GeneratePassword()
 	}
 }
