@@ -46,10 +46,15 @@ func (l createLookups) SubnetForCreate(ctx context.Context, teamID, subnetID str
 
 func (l createLookups) ResourceGroupID(ctx context.Context, teamID, id string) (string, error) {
 	if id == "" {
+		if id, ok := l.db.caches.defaultGroups.get(teamID); ok {
+			return id, nil
+		}
+		ticket := l.db.caches.defaultGroups.begin()
 		g, err := l.db.defaultResourceGroup(ctx, readQueryer{l.db}, teamID)
 		if err != nil {
 			return "", err
 		}
+		l.db.caches.defaultGroups.put(teamID, g.ID, ticket)
 		return g.ID, nil
 	}
 	g, err := l.db.findResourceGroup(ctx, readQueryer{l.db}, teamID, id)

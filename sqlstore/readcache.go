@@ -10,8 +10,8 @@ import (
 // Rows read on every API request, kept in memory for a short while.
 //
 // A signed DescribeInstances read the caller's access key and the team's
-// resource group names from the database each time: two of its five
-// statements, each a read transaction of its own on SQLite (shared-memory
+// resource group names from the database each time (and a purchase the
+// team's default group): two of its five statements, each a read transaction of its own on SQLite (shared-memory
 // locks taken and released under a mutex that every reader contends for)
 // and a round trip on PostgreSQL. Both change rarely, so they are kept for
 // ReadCacheTTL:
@@ -113,4 +113,9 @@ type readCaches struct {
 	// accessKeys hold the rows as stored: Secret is sealed.
 	accessKeys     readCache[metalplane.AccessKey]
 	resourceGroups readCache[map[string]string]
+	// defaultGroups maps a team to its default resource group's ID,
+	// which every purchase without a group needs: made with the team
+	// and never deleted (DeleteResourceGroup refuses it), so an entry
+	// is never wrong, only read again after ReadCacheTTL.
+	defaultGroups readCache[string]
 }
