@@ -26,9 +26,10 @@
 #
 # Rows: noop, failover, and for B in sqlite and pg: B-create, B-create-sim0,
 # B-running-batch (INSTANCES/100 x amount 100), B-running-single
-# (INSTANCES x amount 1), B-running-one (TRIES tries, the median), B-100k (DescribeInstances, RSS and
-# restart at FILL instances), B-rest (demo catalog: restart and RSS at
-# rest), B-cold-big (fresh start and restart of a BIG_HOSTS catalog); pg
+# (INSTANCES x amount 1), B-running-one (TRIES tries, the median), B-100k
+# (DescribeInstances, RSS and restart at FILL instances), B-rest (demo
+# catalog: restart and RSS at rest), B-cold-big (fresh start and restart
+# of a BIG_HOSTS catalog); pg
 # only: pg-create-2rep, pg-running-2rep. Each row gets a fresh data dir and
 # database: copies of a template made once per run (CREATE DATABASE ...
 # TEMPLATE on PostgreSQL), so that the catalog is loaded once.
