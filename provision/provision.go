@@ -170,6 +170,8 @@ type Provisioner struct {
 	// draining is set when Stop begins: jobs finish the step they are in
 	// and hand themselves back instead of starting the next.
 	draining atomic.Bool
+	// gate lets provisions begin beside purchases (gate.go).
+	gate *startGate
 	// heartbeats runs while the workers do (rescue.go).
 	heartbeats     *heartbeats
 	stopHeartbeats sync.Once
@@ -216,7 +218,7 @@ func New(db *sqlstore.DB, cfg Config) (*Provisioner, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provisioner{db: db, driver: driver, listenPool: listenPool, cfg: cfg,
+	p := &Provisioner{db: db, driver: driver, listenPool: listenPool, cfg: cfg, gate: newStartGate(db),
 		hosts: newHostDrivers(cfg.Driver, cfg.BMCProtocols, BMCConfig{Timeout: cfg.BMCTimeout, PollInterval: cfg.BMCPollInterval, Logger: cfg.Logger})}
 	p.hosts.installer = cfg.NetInstaller
 	workers := river.NewWorkers()
@@ -275,7 +277,9 @@ func (p *Provisioner) Start(ctx context.Context) error {
 	if err := p.startHeartbeats(ctx); err != nil {
 		return err
 	}
+	go p.gate.run()
 	if err := p.client.Start(context.WithoutCancel(ctx)); err != nil {
+		p.gate.close()
 		p.endHeartbeats(ctx)
 		return err
 	}
@@ -290,6 +294,7 @@ func (p *Provisioner) Start(ctx context.Context) error {
 // redone from the start of that step (every step is idempotent).
 func (p *Provisioner) Stop(ctx context.Context) error {
 	p.draining.Store(true)
+	p.gate.close()
 	err := p.client.Stop(ctx)
 	if err != nil && ctx.Err() != nil {
 		cancelCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handBackTimeout)
@@ -306,6 +311,7 @@ func (p *Provisioner) Stop(ctx context.Context) error {
 // instances mid-workflow.
 func (p *Provisioner) StopAndCancel(ctx context.Context) error {
 	p.draining.Store(true)
+	p.gate.close()
 	err := p.client.StopAndCancel(ctx)
 	p.Close()
 	return errors.Join(err, p.endHeartbeats(ctx))
@@ -447,6 +453,9 @@ func (p *Provisioner) fail(ctx context.Context, instanceID string, err error) er
 func (p *Provisioner) run(ctx context.Context, instanceID string) error {
 	if p.draining.Load() {
 		return errDraining // fetched as the stop began: not even begun
+	}
+	if err := p.gate.enter(ctx); err != nil {
+		return err
 	}
 	ctx = withJobMemo(ctx)
 	d, target, started, done, err := p.begin(ctx, instanceID)

@@ -54,6 +54,9 @@ type DB struct {
 	// stepWriter batches provisioning records on SQLite (stepwrites.go).
 	stepWriterOnce sync.Once
 	stepWriter     *stepWriter
+	// pressure tells the workers of the purchases (purchasepressure.go).
+	pressureOnce sync.Once
+	pressure     *purchasePressure
 	// ObserveBatchFunc, when set, is told the size of every batch of
 	// purchases the group committer commits (/metrics). Set it before
 	// the first purchase.

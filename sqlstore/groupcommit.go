@@ -103,11 +103,15 @@ var errClosed = errors.New("sqlstore: database closed")
 // a whole, and the caller's identical retry finds the stored answer.
 func (g *groupCommitter) submit(ctx context.Context, p *purchase) error {
 	p.done = make(chan struct{})
+	pressure := g.db.purchases()
+	pressure.queued()
 	select {
 	case g.queue <- p:
 	case <-g.stop:
+		pressure.unqueued()
 		return errClosed
 	case <-ctx.Done():
+		pressure.unqueued()
 		return ctx.Err()
 	}
 	<-p.done
@@ -165,9 +169,16 @@ func (g *groupCommitter) run() {
 			observe(len(batch))
 		}
 		g.commit(batch)
+		work := 0 // purchasepressure.go
 		for _, p := range batch {
+			if p.err == nil {
+				work += len(p.result.InstanceIDSet)
+			} else {
+				work++
+			}
 			close(p.done)
 		}
+		g.db.purchases().batchDone(len(batch), work, time.Now())
 		// Outside the transaction: prepare what the batch ran first.
 		ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
 		g.db.prepareLearned(ctx)

@@ -38,9 +38,15 @@ func openDemoDB(t *testing.T, dsn string) (*DB, *metalplane.Catalog) {
 // catalog and a POSTPAID team whose quota is quota.
 func newPurchaseTestDB(t *testing.T, quota int) (*DB, *metalplane.Catalog, *metalplane.Team) {
 	t.Helper()
-	ctx := context.Background()
 	db, cat := openDemoDB(t, testdb.PostgresDSN(t))
-	team, err := db.CreateTeam(ctx, TeamCreate{Name: "batch", PostpaidAllowed: true, InitialCredit: metalplane.Money(1_000_000_000)})
+	return db, cat, newQuotaTeam(t, db, "batch", quota)
+}
+
+// newQuotaTeam creates a POSTPAID team with credit and the instance quota.
+func newQuotaTeam(t *testing.T, db *DB, name string, quota int) *metalplane.Team {
+	t.Helper()
+	ctx := context.Background()
+	team, err := db.CreateTeam(ctx, TeamCreate{Name: name, PostpaidAllowed: true, InitialCredit: metalplane.Money(1_000_000_000)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +56,7 @@ func newPurchaseTestDB(t *testing.T, quota int) (*DB, *metalplane.Catalog, *meta
 	if team, err = db.FindTeam(ctx, team.ID); err != nil {
 		t.Fatal(err)
 	}
-	return db, cat, team
+	return team
 }
 
 // pgPurchase returns a validated POSTPAID purchase of amount M6C in
