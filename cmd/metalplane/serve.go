@@ -268,13 +268,21 @@ func (m *Main) runServe(ctx context.Context, args []string) error {
 		m.ReadyFunc(a)
 	}
 
-	<-ctx.Done()
-	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
-	// ctx is already cancelled: the shutdown gets a fresh deadline of its own.
+	var failed error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	case failed = <-a.Failed():
+		logger.Error("shutting down", "err", failed, "timeout", cfg.ShutdownTimeout)
+	}
+	// ctx may be cancelled: the shutdown gets a fresh deadline of its own.
 	closeCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := a.Close(closeCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return errors.Join(failed, fmt.Errorf("shutdown: %w", err))
+	}
+	if failed != nil {
+		return failed
 	}
 	logger.Info("stopped")
 	return nil

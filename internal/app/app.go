@@ -134,8 +134,12 @@ type App struct {
 	ready    atomic.Bool
 	served   chan error
 
-	workersStarted bool
-	stopPurge      chan struct{}
+	// workersStarted receives the provisioning workers' start, which
+	// runs beside the first requests; nil with NoWorkers.
+	workersStarted chan error
+	// failed receives what stops the server from within (Failed).
+	failed    chan error
+	stopPurge chan struct{}
 
 	// Console serves /console/.
 	Console *console.Server
@@ -178,7 +182,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	db.NowFunc = cfg.NowFunc
-	a := &App{Config: cfg, DB: db, served: make(chan error, 1)}
+	a := &App{Config: cfg, DB: db, served: make(chan error, 1), failed: make(chan error, 1)}
 	if err := a.setup(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -435,18 +439,23 @@ func (a *App) Start(ctx context.Context) error {
 		}
 		return err
 	}
-	if !a.Config.NoWorkers {
-		if err := a.Provisioner.Start(ctx); err != nil {
-			ln.Close()
-			if a.metricsServer != nil {
-				a.metricsServer.close(ctx)
-				a.metricsServer = nil
-			}
-			return fmt.Errorf("start provisioning workers: %w", err)
-		}
-		a.workersStarted = true
-	}
 	go func() { a.served <- a.http.Serve(ln) }()
+	if !a.Config.NoWorkers {
+		// The API does not wait for the workers: a purchase enqueues its
+		// jobs whether or not they run yet, and River fetches what is
+		// waiting when it starts. Starting River (its listener, the
+		// leader's election, the queue's settings) took 30–40 ms of a
+		// PostgreSQL restart (docs/performance.md, "The listener before
+		// the workers").
+		a.workersStarted = make(chan error, 1)
+		go func() {
+			err := a.Provisioner.Start(ctx)
+			a.workersStarted <- err
+			if err != nil && ctx.Err() == nil { // not a stop during the start
+				a.failed <- fmt.Errorf("start provisioning workers: %w", err)
+			}
+		}()
+	}
 	a.stopPurge = make(chan struct{})
 	go a.purgeReplays(a.stopPurge)
 	go a.refreshImagesEvery(a.stopPurge)
@@ -486,6 +495,11 @@ func untilStopped(stop <-chan struct{}) (context.Context, context.CancelFunc) {
 // read and finish, with room for a second request.
 const warmConnectionCount = 8
 
+// Failed receives an error when the server cannot go on after Start
+// returned: its provisioning workers did not start. The caller should
+// Close it.
+func (a *App) Failed() <-chan error { return a.failed }
+
 // Addr returns the address the server listens on.
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
@@ -519,10 +533,13 @@ func (a *App) Close(ctx context.Context) error {
 	if err := a.closeNetboot(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("close the provisioning listener: %w", err))
 	}
-	if a.workersStarted {
-		if err := a.Provisioner.Stop(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("stop workers: %w", err))
+	if a.workersStarted != nil {
+		if err := <-a.workersStarted; err == nil {
+			if err := a.Provisioner.Stop(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop workers: %w", err))
+			}
 		}
+		a.workersStarted = nil
 	}
 	if a.Provisioner != nil {
 		a.Provisioner.Close()
