@@ -169,16 +169,20 @@ func (g *groupCommitter) run() {
 			observe(len(batch))
 		}
 		g.commit(batch)
-		work := 0 // purchasepressure.go
+		// Counted before the answers, so that a buyer who got one finds
+		// its purchase counted (purchasepressure.go).
+		work := 0
 		for _, p := range batch {
 			if p.err == nil {
 				work += len(p.result.InstanceIDSet)
 			} else {
 				work++
 			}
-			close(p.done)
 		}
 		g.db.purchases().batchDone(len(batch), work, time.Now())
+		for _, p := range batch {
+			close(p.done)
+		}
 		// Outside the transaction: prepare what the batch ran first.
 		ctx, cancel := context.WithTimeout(context.Background(), statementTimeout)
 		g.db.prepareLearned(ctx)

@@ -56,18 +56,26 @@ type ipv4Build struct {
 // ipv4BuildPath returns the scratch file of the SQLite database at path.
 func ipv4BuildPath(path string) string { return path + ".ipv4-build" }
 
+// removeIPv4Scratch removes a scratch file left by a start that died, and
+// reports whether there is an SQLite file to build beside and none is in
+// the way.
+func (db *DB) removeIPv4Scratch() bool {
+	if db.Dialect == Postgres || db.path == "" {
+		return false
+	}
+	err := os.Remove(ipv4BuildPath(db.path))
+	return err == nil || errors.Is(err, fs.ErrNotExist)
+}
+
 // startIPv4Build starts building the catalog's IPv4 addresses in the
 // scratch file when the database is SQLite, public_ips is empty and the
 // catalog has at least the threshold of them; otherwise it returns nil.
 // It removes a scratch file left by a start that died in any case.
 func (db *DB) startIPv4Build(ctx context.Context, cat *metalplane.Catalog) *ipv4Build {
-	if db.Dialect == Postgres || db.path == "" {
-		return nil
+	if !db.removeIPv4Scratch() {
+		return nil // PostgreSQL, no file, or a file in the way: the sync makes them itself
 	}
 	path := ipv4BuildPath(db.path)
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil // the sync then makes them itself
-	}
 	zones, ok := db.ipv4WorthBuilding(ctx, cat)
 	if !ok {
 		return nil
